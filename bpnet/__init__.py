@@ -1,0 +1,28 @@
+"""bpnet: a pure-numpy neural-network library with PyTorch's API, written to be read.
+
+``from bpnet import nn, optim`` gives modules with explicit ``forward``/``backward``,
+losses and optimizers; ``bpnet.save``/``bpnet.load`` move weights to and from PyTorch;
+``bpnet.manual_seed(n)`` makes runs repeat exactly.
+"""
+
+from . import data, nn, optim
+from .data import DataLoader
+from .errors import BpnetError, ConfigError, ExpressionError
+from .random import default_generator, manual_seed
+from .serialization import load, save
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BpnetError",
+    "ConfigError",
+    "DataLoader",
+    "ExpressionError",
+    "data",
+    "default_generator",
+    "load",
+    "manual_seed",
+    "nn",
+    "optim",
+    "save",
+]

@@ -1,0 +1,25 @@
+"""Neural-network building blocks with PyTorch's names: ``bpnet.nn.Linear`` is
+``torch.nn.Linear`` written in numpy, with ``backward`` spelled out."""
+
+from .activation import Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .container import Sequential
+from .linear import Flatten, Linear
+from .loss import CrossEntropyLoss, MSELoss
+from .module import Module
+from .parameter import Parameter
+
+__all__ = [
+    "CrossEntropyLoss",
+    "Dropout",
+    "Flatten",
+    "LeakyReLU",
+    "Linear",
+    "MSELoss",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+]

@@ -1,0 +1,117 @@
+"""Fully connected layers: the affine map at the heart of a multilayer perceptron."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..random import default_generator
+from .module import Module
+from .parameter import Parameter
+
+
+class Linear(Module):
+    """Affine map ``y = x @ W.T + b``.
+
+    Shape: x (N, in_features) -> y (N, out_features); any leading dimensions work.
+    Weight (out_features, in_features) and bias (out_features,), as in PyTorch, both
+    drawn from U(-1/sqrt(in_features), 1/sqrt(in_features)) (PyTorch's default init).
+
+    Args:
+        in_features: width of each input row.
+        out_features: width of each output row.
+        bias: whether to add a learnable bias.
+        dtype: parameter dtype (float32 by default; inputs are cast to it).
+        generator: a ``numpy.random.Generator`` for the initial weights; default: bpnet's
+            seeded generator (see ``bpnet.manual_seed``).
+
+    Examples:
+        >>> layer = Linear(3, 2)
+        >>> layer(np.ones((4, 3))).shape
+        (4, 2)
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype=np.float32,
+        generator: np.random.Generator | None = None,
+    ):
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(
+                f"Linear needs positive sizes, got in_features={in_features}, "
+                f"out_features={out_features}"
+            )
+        self.in_features = in_features
+        self.out_features = out_features
+        rng = generator or default_generator()
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight = Parameter(
+            rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype)
+        )
+        self.bias = (
+            Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
+        )
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=self.weight.data.dtype)  # no copy when the dtype already matches
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"{self!r} expected input with {self.in_features} features, got shape {x.shape}"
+            )
+        self._x = x  # kept for backward
+        y = x @ self.weight.data.T
+        if self.bias is not None:
+            y += self.bias.data
+        return y
+
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """dL/dW += grad.T @ x, dL/db += sum of grad over rows; returns dL/dx = grad @ W."""
+        x = getattr(self, "_x", None)
+        if x is None:
+            raise RuntimeError(f"{self!r}: call forward() before backward()")
+        if grad.shape != x.shape[:-1] + (self.out_features,):
+            raise ValueError(
+                f"{self!r} backward expected a gradient of shape "
+                f"{x.shape[:-1] + (self.out_features,)}, got {grad.shape}"
+            )
+        rows = grad.reshape(-1, self.out_features)
+        self.weight.grad += rows.T @ x.reshape(-1, self.in_features)
+        if self.bias is not None:
+            self.bias.grad += rows.sum(axis=0)
+        return grad @ self.weight.data if input_grad else None
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class Flatten(Module):
+    """Flatten dimensions ``start_dim..end_dim`` into one.
+
+    Shape: (N, 28, 28) -> (N, 784) with the defaults ``start_dim=1, end_dim=-1``.
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        self._shape = x.shape
+        start = self.start_dim % x.ndim
+        end = self.end_dim % x.ndim
+        return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1 :])
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad.reshape(self._shape)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -1,0 +1,110 @@
+"""The base class of optimizers: parameter groups, per-parameter state, zero_grad.
+
+As in PyTorch, hyper-parameters live in ``param_groups`` (a list of dicts), so a
+learning rate changed there — by a scheduler or live from the web page — takes effect
+at the next ``step()``. Per-parameter state (momentum buffers, running averages) lives
+in ``state``, keyed by the Parameter.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from ..nn.parameter import Parameter
+
+
+class Optimizer:
+    """Base class. Subclasses define ``_update(param, group, state)``."""
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = defaults
+        self.param_groups: list[dict] = []
+        self.state: dict[Parameter, dict] = {}
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group: dict) -> None:
+        group = dict(group)
+        params = list(group["params"])
+        for p in params:
+            if not isinstance(p, Parameter):
+                raise TypeError(
+                    f"optimizer can only optimize Parameters, got {type(p).__name__}; "
+                    f"pass model.parameters()"
+                )
+        group["params"] = params
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict) -> None:
+        lr = group["lr"]
+        if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr >= 0):
+            raise ValueError(f"Invalid learning rate: {lr}")
+
+    def zero_grad(self) -> None:
+        """Reset every parameter's gradient to zero (backward passes add into it)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad.fill(0)
+
+    def step(self) -> None:
+        """Update every parameter once from its current ``.grad``."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._update(p, group, self.state.setdefault(p, {}))
+
+    def _update(self, param: Parameter, group: dict, state: dict) -> None:
+        raise NotImplementedError
+
+    # --- state -------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [index, …]}]}``, as
+        PyTorch numbers parameters: by position across the groups."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                index.setdefault(p, len(index))
+                ids.append(index[p])
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        state = {index[p]: copy.deepcopy(s) for p, s in self.state.items() if p in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(
+                f"loaded state dict has {len(groups)} parameter groups, "
+                f"this optimizer has {len(self.param_groups)}"
+            )
+        params = []
+        for saved, group in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size "
+                    "of optimizer's group"
+                )
+            group.update({k: v for k, v in saved.items() if k != "params"})
+            params.extend(zip(saved["params"], group["params"]))
+        self.state = {}
+        for saved_index, p in params:
+            if saved_index in state_dict["state"]:
+                self.state[p] = copy.deepcopy(state_dict["state"][saved_index])
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k != "params"):
+                lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
