@@ -1,0 +1,209 @@
+"""The Socket.IO protocol through Flask-SocketIO's test client (docs/protocol.md)."""
+
+import threading
+import time
+
+import pytest
+
+from webapp import create_app, socketio
+
+CURVE = {"task": "curve", "epochs": 40, "hidden": [8], "n_train": 32, "n_val": 16, "grid": 20}
+LONG = {**CURVE, "epochs": 100_000}
+
+
+@pytest.fixture
+def app():
+    app = create_app({"TESTING": True, "MAX_JOBS": 3})
+    yield app
+    app.extensions["bpnet_jobs"].stop_all(wait=2)
+
+
+@pytest.fixture
+def client(app):
+    client = socketio.test_client(app)
+    yield client
+    if client.is_connected():
+        client.disconnect()
+
+
+class Inbox:
+    """Everything a test client received so far, by event name."""
+
+    def __init__(self, client):
+        self.client = client
+        self.events: list[tuple[str, dict]] = []
+
+    def poll(self):
+        for message in self.client.get_received():
+            self.events.append((message["name"], message["args"][0]))
+
+    def of(self, name):
+        self.poll()
+        return [payload for event, payload in self.events if event == name]
+
+    def wait_for(self, predicate, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.poll()
+            if predicate(self):
+                return True
+            time.sleep(0.02)
+        raise AssertionError(f"timed out; received {[e for e, _ in self.events][-20:]}")
+
+    def final_state(self):
+        states = [s["state"] for s in self.of("status")]
+        return states[-1] if states else None
+
+
+def ended(inbox):
+    return inbox.final_state() in ("finished", "stopped", "failed")
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        CURVE,
+        {"task": "surface", "epochs": 10, "hidden": [8], "n_train": 64, "grid": 8},
+        {"task": "mnist", "epochs": 1, "hidden": [16], "train_subset": 500},
+    ],
+    ids=["curve", "surface", "mnist"],
+)
+def test_start_streams_dataset_epochs_and_finished(client, config):
+    ack = client.emit("start", config, callback=True)
+    assert ack["ok"] is True and isinstance(ack["job"], str)
+    inbox = Inbox(client)
+    inbox.wait_for(ended)
+    assert inbox.final_state() == "finished"
+    names = [name for name, _ in inbox.events]
+    assert names.index("dataset") < names.index("epoch")
+    epochs = inbox.of("epoch")
+    assert epochs[-1]["epoch"] == config["epochs"]
+    assert all(e["job"] == ack["job"] for e in epochs)
+    picture = {"curve": "y_pred", "surface": "z_pred", "mnist": "val_accuracy"}[config["task"]]
+    assert picture in epochs[-1]
+
+
+def test_pause_resume_update_and_stop(client):
+    inbox = Inbox(client)
+    assert client.emit("start", LONG, callback=True)["ok"]
+    inbox.wait_for(lambda i: i.of("epoch"))
+    assert client.emit("pause", callback=True) == {"ok": True}
+    inbox.wait_for(lambda i: i.final_state() == "paused")
+    assert client.emit("resume", {}, callback=True) == {"ok": True}
+    inbox.wait_for(lambda i: i.final_state() == "running")
+    ack = client.emit("update", {"lr": 0.002}, callback=True)
+    assert ack == {"ok": True, "lr": 0.002, "momentum": 0.0}
+    inbox.wait_for(lambda i: i.of("epoch")[-1]["lr"] == 0.002)
+    assert client.emit("stop", callback=True) == {"ok": True}
+    inbox.wait_for(ended)
+    assert inbox.final_state() == "stopped"
+    assert client.emit("pause", callback=True) == {
+        "ok": False,
+        "error": "no job is running",
+        "field": None,
+    }
+
+
+def test_a_new_start_replaces_the_running_job(client):
+    inbox = Inbox(client)
+    first = client.emit("start", LONG, callback=True)["job"]
+    inbox.wait_for(lambda i: i.of("epoch"))
+    second = client.emit("start", CURVE, callback=True)["job"]
+    assert second != first
+    inbox.wait_for(
+        lambda i: any(s["job"] == second and s["state"] == "finished" for s in i.of("status"))
+    )
+    assert any(s["job"] == first and s["state"] == "stopped" for s in inbox.of("status"))
+
+
+def test_disconnect_stops_the_job_and_ends_its_thread(app, client):
+    assert client.emit("start", LONG, callback=True)["ok"]
+    Inbox(client).wait_for(lambda i: i.of("epoch"))
+    before = threading.active_count()
+    jobs = app.extensions["bpnet_jobs"]
+    job = next(iter(jobs._jobs.values()))
+    client.disconnect()
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and not job.done:
+        time.sleep(0.01)
+    assert job.state == "stopped"
+    time.sleep(0.1)
+    assert threading.active_count() < before
+
+
+def test_two_clients_only_see_their_own_events(app):
+    a, b = socketio.test_client(app), socketio.test_client(app)
+    job_a = a.emit("start", CURVE, callback=True)["job"]
+    job_b = b.emit("start", {**CURVE, "expression": "x^2"}, callback=True)["job"]
+    inbox_a, inbox_b = Inbox(a), Inbox(b)
+    inbox_a.wait_for(ended)
+    inbox_b.wait_for(ended)
+    assert {p["job"] for _, p in inbox_a.events} == {job_a}
+    assert {p["job"] for _, p in inbox_b.events} == {job_b}
+    a.disconnect()
+    b.disconnect()
+
+
+def test_the_server_wide_cap_answers_busy(app):
+    clients = [socketio.test_client(app) for _ in range(4)]
+    acks = [c.emit("start", LONG, callback=True) for c in clients]
+    assert [a["ok"] for a in acks] == [True, True, True, False]
+    assert acks[3]["error"] == "server busy: 3 jobs running, try again shortly"
+    for c in clients:
+        c.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "words"),
+    [
+        (None, None, "object"),
+        ("curve", None, "object"),
+        ([1, 2], None, "object"),
+        ({"task": "chess"}, "task", "curve, surface or mnist"),
+        ({"task": "curve", "epochs": "many"}, "epochs", "integer"),
+        ({"task": "curve", "lr": 1e9}, "lr", "less than or equal to 10"),
+        ({"task": "curve", "hidden": [10**9]}, "hidden.0", "1024"),
+        ({"task": "curve", "expression": "__import__('os').system('id')"}, "expression", "allowed"),
+        ({"task": "curve", "evil": {"nested": [1]}}, "evil", "unknown field"),
+    ],
+)
+def test_malformed_starts_are_refused_and_the_connection_carries_on(client, payload, field, words):
+    ack = client.emit("start", payload, callback=True)
+    assert ack["ok"] is False and ack["field"] == field and words in ack["error"]
+    assert client.emit("start", CURVE, callback=True)["ok"] is True
+
+
+def test_bad_updates_are_refused(client):
+    assert client.emit("update", {"lr": 0.1}, callback=True)["error"] == "no job is running"
+    client.emit("start", LONG, callback=True)
+    ack = client.emit("update", {"lr": -5}, callback=True)
+    assert ack["ok"] is False and ack["field"] == "lr"
+    ack = client.emit("update", "fast", callback=True)
+    assert ack["ok"] is False and "object" in ack["error"]
+    ack = client.emit("update", {"epochs": 5}, callback=True)
+    assert ack["ok"] is False and ack["field"] == "epochs"
+
+
+def test_validate_answers_while_typing(client):
+    assert client.emit("validate", {"task": "curve", "expression": "sin(x)"}, callback=True) == {
+        "ok": True
+    }
+    ack = client.emit("validate", {"task": "surface", "expression": "x +* y"}, callback=True)
+    assert ack["ok"] is False and ack["field"] == "expression"
+    ack = client.emit("validate", {"task": "mnist"}, callback=True)
+    assert ack["ok"] is False
+
+
+def test_status_after_a_reconnect_tells_what_became_of_the_job(app):
+    first = socketio.test_client(app)
+    job_id = first.emit("start", LONG, callback=True)["job"]
+    Inbox(first).wait_for(lambda i: i.of("epoch"))
+    assert first.emit("status", callback=True)["state"] == "running"
+    first.disconnect()
+    time.sleep(0.3)
+    again = socketio.test_client(app)
+    ack = again.emit("status", {"job": job_id}, callback=True)
+    assert ack["ok"] and ack["job"] == job_id and ack["state"] == "stopped"
+    assert "connection dropped" in ack["message"]
+    assert again.emit("status", callback=True)["state"] == "idle"
+    again.disconnect()

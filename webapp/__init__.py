@@ -1,0 +1,57 @@
+"""The live training dashboard: a Flask app with Flask-SocketIO.
+
+``create_app`` builds the app (page routes in ``routes.py``, socket events in
+``events.py``); ``socketio`` is the one Socket.IO server, initialised in the factory.
+Training runs in background threads owned by the job manager (``jobs.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+socketio = SocketIO()
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _resource_dir(name: str) -> Path:
+    """templates/ and static/ live inside the installed package, or beside it in a checkout."""
+    installed = _HERE / name
+    return installed if installed.is_dir() else _HERE.parent / name
+
+
+DEFAULT_CONFIG = {
+    "MAX_JOBS": 16,  # server-wide cap on running training jobs
+    "CORS_ALLOWED_ORIGINS": None,  # None: only the page's own origin may connect
+    "MAX_MESSAGE_BYTES": 64 * 1024,  # largest Socket.IO message a client may send
+}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Flask app; ``config`` overrides ``DEFAULT_CONFIG`` and Flask settings."""
+    app = Flask(
+        __name__,
+        template_folder=str(_resource_dir("templates")),
+        static_folder=str(_resource_dir("static")),
+    )
+    app.config.update(DEFAULT_CONFIG)
+    if config:
+        app.config.update(config)
+
+    from . import events, routes  # events registers its handlers on ``socketio``
+    from .jobs import JobManager
+
+    app.register_blueprint(routes.bp)
+    app.extensions["bpnet_jobs"] = JobManager(socketio, max_jobs=app.config["MAX_JOBS"])
+    del events
+
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
+        max_http_buffer_size=app.config["MAX_MESSAGE_BYTES"],
+    )
+    return app

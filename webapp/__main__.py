@@ -1,0 +1,69 @@
+"""``python -m webapp`` (or ``bpnet-web``): serve the dashboard.
+
+Binds to 127.0.0.1 unless told otherwise. On Ctrl-C or SIGTERM every running job is
+told to stop and reports ``stopped`` before the process exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+
+from . import create_app, socketio
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bpnet-web", description="Serve the bpnet dashboard.")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only; "
+        "0.0.0.0 lets every machine on the network train here)",
+    )
+    parser.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    parser.add_argument("--max-jobs", type=int, default=16, help="running jobs at most (16)")
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="also accept Socket.IO connections from pages served at URL",
+    )
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = create_app({"MAX_JOBS": args.max_jobs, "CORS_ALLOWED_ORIGINS": args.allow_origin})
+    jobs = app.extensions["bpnet_jobs"]
+
+    def shut_down(signum, frame):
+        print(
+            f"\nbpnet-web: {signal.Signals(signum).name}: stopping {jobs.running()} job(s)",
+            file=sys.stderr,
+            flush=True,
+        )
+        jobs.stop_all(wait=3.0)
+        time.sleep(0.3)  # let the final `stopped` statuses reach the browsers
+        os._exit(0)  # werkzeug's serve_forever would otherwise wait on open websockets
+
+    signal.signal(signal.SIGINT, shut_down)
+    signal.signal(signal.SIGTERM, shut_down)
+    print(f"bpnet dashboard: http://{args.host}:{args.port}/", flush=True)
+    socketio.run(
+        app,
+        host=args.host,
+        port=args.port,
+        debug=False,
+        use_reloader=False,
+        log_output=False,
+        allow_unsafe_werkzeug=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

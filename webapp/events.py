@@ -1,0 +1,126 @@
+"""Socket.IO events: validate what a tab asks, then start or signal its job.
+
+Every handler answers through the acknowledgement: ``{"ok": true, …}`` or
+``{"ok": false, "error": "…", "field": "…"}`` (docs/protocol.md). Handlers never train;
+the job manager's background tasks do.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import current_app, request
+
+from bpnet.engine import ConfigError, parse_config
+
+from . import socketio
+from .jobs import JobManager, ServerBusy
+
+log = logging.getLogger(__name__)
+
+
+def manager() -> JobManager:
+    return current_app.extensions["bpnet_jobs"]
+
+
+def _refusal(error: str, field: str | None = None) -> dict:
+    return {"ok": False, "error": error, "field": field}
+
+
+def answered(handler):
+    """Turn a ConfigError into a refusal, and any other error into one line in the log
+    and a refusal, so that no client can break the server or its own connection."""
+
+    @functools.wraps(handler)
+    def wrapper(*args):
+        try:
+            return handler(*args)
+        except ConfigError as exc:
+            return _refusal(exc.message, exc.field)
+        except Exception as exc:
+            log.error(
+                "%s from %s failed: %s: %s", handler.__name__, request.sid, type(exc).__name__, exc
+            )
+            return _refusal(f"the server could not handle {handler.__name__}: {exc}")
+
+    return wrapper
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason=None):
+    manager().stop(request.sid)
+
+
+@socketio.on("start")
+@answered
+def start(data=None):
+    config = parse_config(data)
+    try:
+        job = manager().start(request.sid, config)
+    except ServerBusy as exc:
+        return _refusal(str(exc))
+    return {"ok": True, "job": job.id}
+
+
+def _current_job():
+    job = manager().job(request.sid)
+    if job is None or job.done:
+        return None
+    return job
+
+
+def _control(action: str):
+    @answered
+    def handler(data=None):
+        job = _current_job()
+        if job is None:
+            return _refusal("no job is running")
+        getattr(job, action)()
+        return {"ok": True}
+
+    handler.__name__ = action
+    socketio.on_event(action, handler)
+
+
+for _action in ("pause", "resume", "stop"):
+    _control(_action)
+
+
+@socketio.on("update")
+@answered
+def update(data=None):
+    job = _current_job()
+    if job is None:
+        return _refusal("no job is running")
+    return {"ok": True, **job.update(data)}
+
+
+@socketio.on("validate")
+@answered
+def validate(data=None):
+    """Check a formula while the user types (the same checks as ``start``)."""
+    if not isinstance(data, dict) or data.get("task") not in ("curve", "surface"):
+        return _refusal("validate needs {task: curve or surface, expression: text}", "task")
+    parse_config(data)
+    return {"ok": True}
+
+
+@socketio.on("status")
+@answered
+def status(data=None):
+    """Where is my job? Also answers a tab that reconnected with its old job id."""
+    job = manager().job(request.sid)
+    if job is not None:
+        return {"ok": True, "job": job.id, "state": job.state, "message": job.message}
+    old_id = data.get("job") if isinstance(data, dict) else None
+    ended = manager().ended(old_id) if isinstance(old_id, str) else None
+    if ended is not None:
+        state, message = ended
+        if state not in ("finished", "failed"):
+            state, message = (
+                "stopped",
+                "the connection dropped, so the job was stopped; press Start to train again",
+            )
+        return {"ok": True, "job": old_id, "state": state, "message": message}
+    return {"ok": True, "job": None, "state": "idle", "message": "no job; press Start"}

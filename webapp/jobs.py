@@ -1,0 +1,114 @@
+"""The job manager: which browser tab runs which training job.
+
+Each Socket.IO session (one browser tab) has at most one job, run by a background task
+that forwards the job's events to that session only. A server-wide cap keeps a class
+of thirty laptops from melting one server, and a short memory of ended jobs lets a tab
+that reconnects learn what became of its job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+
+from bpnet.engine import TrainingJob
+
+log = logging.getLogger(__name__)
+
+BACKLOG_LIMIT = 64  # queued packets for one client before we drop its progress updates
+ENDED_MEMORY = 1000  # ended jobs remembered for reconnecting tabs
+
+
+class ServerBusy(Exception):
+    pass
+
+
+class JobManager:
+    """Start, find, and stop jobs by Socket.IO session id; forward their events."""
+
+    def __init__(self, socketio, max_jobs: int):
+        self.socketio = socketio
+        self.max_jobs = max_jobs
+        self._jobs: dict[str, TrainingJob] = {}
+        self._threads: dict[str, object] = {}
+        self._ended: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def start(self, sid: str, config) -> TrainingJob:
+        """Start a job for ``sid``, replacing (stopping) the one it had.
+
+        Raises:
+            ServerBusy: ``max_jobs`` other jobs are already running.
+        """
+        with self._lock:
+            old = self._jobs.pop(sid, None)
+            if old is not None:
+                old.stop()
+            running = sum(not job.done for job in self._jobs.values())
+            if running >= self.max_jobs:
+                raise ServerBusy(f"server busy: {running} jobs running, try again shortly")
+            job = TrainingJob(config)
+            self._jobs[sid] = job
+        self._threads[sid] = self.socketio.start_background_task(self._run, sid, job)
+        return job
+
+    def job(self, sid: str) -> TrainingJob | None:
+        return self._jobs.get(sid)
+
+    def ended(self, job_id: str) -> tuple[str, str] | None:
+        """(state, message) of a job that has ended, if it is still remembered."""
+        return self._ended.get(job_id)
+
+    def stop(self, sid: str, wait: float = 0.0) -> None:
+        """Stop ``sid``'s job (a tab closed); optionally wait for its thread to end."""
+        with self._lock:
+            job = self._jobs.pop(sid, None)
+            thread = self._threads.pop(sid, None)
+        if job is not None:
+            job.stop()
+            if wait and thread is not None:
+                thread.join(wait)
+
+    def stop_all(self, wait: float = 5.0) -> None:
+        for sid in list(self._jobs):
+            self.stop(sid, wait=wait)
+
+    def running(self) -> int:
+        return sum(not job.done for job in list(self._jobs.values()))
+
+    def _run(self, sid: str, job: TrainingJob) -> None:
+        def forward(event: dict) -> None:
+            name = event.pop("event")
+            final = name == "status" and event["state"] in ("finished", "stopped", "failed")
+            if name == "progress" and self._backlog(sid) > BACKLOG_LIMIT:
+                return  # a slow browser: skip progress rather than queue without bound
+            last_epoch = name == "epoch" and event["epoch"] == event["epochs"]
+            if name == "epoch" and not last_epoch and self._backlog(sid) > 2 * BACKLOG_LIMIT:
+                return
+            self.socketio.emit(name, event, to=sid)
+            if final:
+                self._remember(job)
+
+        try:
+            job.run(forward)
+        except Exception:  # run() reports its own errors; this is only for emit failures
+            log.exception("job %s could not report its events", job.id)
+        finally:
+            self._remember(job)
+
+    def _remember(self, job: TrainingJob) -> None:
+        with self._lock:
+            self._ended[job.id] = (job.state, job.message)
+            self._ended.move_to_end(job.id)
+            while len(self._ended) > ENDED_MEMORY:
+                self._ended.popitem(last=False)
+
+    def _backlog(self, sid: str) -> int:
+        """Packets waiting to be written to this client (0 when unknown)."""
+        try:
+            server = self.socketio.server
+            eio_sid = server.manager.eio_sid_from_sid(sid, "/")
+            return server.eio.sockets[eio_sid].queue.qsize()
+        except Exception:
+            return 0
