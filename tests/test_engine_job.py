@@ -79,7 +79,7 @@ def test_mnist_reports_progress_within_long_epochs(monkeypatch):
     from bpnet.engine import job as job_module
 
     monkeypatch.setattr(job_module, "PROGRESS_INTERVAL", 0.0)  # as if every batch took long
-    job, events = run_job({**SMALL["mnist"], "epochs": 1, "batch_size": 100})
+    _, events = run_job({**SMALL["mnist"], "epochs": 1, "batch_size": 100})
     progress = of_kind(events, "progress")
     assert [p["batch"] for p in progress] == list(range(1, 21))
     assert all(p["batches"] == 20 and p["epoch"] == 1 for p in progress)
@@ -87,7 +87,7 @@ def test_mnist_reports_progress_within_long_epochs(monkeypatch):
 
 
 def test_a_long_cheap_job_is_thinned_but_keeps_its_last_epoch():
-    job, events = run_job(
+    _, events = run_job(
         {
             "task": "curve",
             "epochs": 2000,

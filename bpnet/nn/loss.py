@@ -73,7 +73,7 @@ class CrossEntropyLoss(_Loss):
     Doing both in one step is stable for huge logits and skips the Softmax Jacobian.
 
     Shape: input (N, C) logits (or (C,)), target (N,) integers in [0, C) (or a scalar);
-    output a float ("mean"/"sum") or (N,) ("none").
+    output a float ("mean"/"sum") or (N,) ("none"; () for (C,) input).
     """
 
     def forward(self, input: np.ndarray, target: np.ndarray):
@@ -107,6 +107,8 @@ class CrossEntropyLoss(_Loss):
         per_sample = np.log(sum_exp[:, 0]) - shifted[rows, target]
         self._probs = exp / sum_exp  # softmax, kept for backward
         self._target = target
+        if len(self._input_shape) == 1:
+            per_sample = per_sample.reshape(())  # one sample of (C,) logits: a 0-d loss, as torch
         return self._reduce(per_sample)
 
     def backward(self, grad_output=None) -> np.ndarray:

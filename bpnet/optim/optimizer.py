@@ -9,6 +9,7 @@ in ``state``, keyed by the Parameter.
 from __future__ import annotations
 
 import copy
+import numbers
 
 import numpy as np
 
@@ -46,7 +47,8 @@ class Optimizer:
 
     def _check_group(self, group: dict) -> None:
         lr = group["lr"]
-        if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr >= 0):
+        # numbers.Real also admits numpy scalars such as np.float32(0.1), as torch does
+        if not (isinstance(lr, numbers.Real) and np.isfinite(lr) and lr >= 0):
             raise ValueError(f"Invalid learning rate: {lr}")
 
     def zero_grad(self) -> None:
