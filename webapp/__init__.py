@@ -26,8 +26,9 @@ def _resource_dir(name: str) -> Path:
 DEFAULT_CONFIG = {
     "MAX_JOBS": 16,  # server-wide cap on running training jobs
     "CORS_ALLOWED_ORIGINS": None,  # None: only the page's own origin may connect
-    "MAX_MESSAGE_BYTES": 64 * 1024,  # largest Socket.IO message a client may send
+    "MAX_MESSAGE_BYTES": 64 * 1024,  # larger client messages are refused with a message
 }
+HARD_MESSAGE_LIMIT = 1024 * 1024  # past this Engine.IO drops the connection outright
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -41,10 +42,11 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    from . import events, routes  # events registers its handlers on ``socketio``
+    from . import downloads, events, routes  # events registers its handlers on ``socketio``
     from .jobs import JobManager
 
     app.register_blueprint(routes.bp)
+    app.register_blueprint(downloads.bp)
     app.extensions["bpnet_jobs"] = JobManager(socketio, max_jobs=app.config["MAX_JOBS"])
     del events
 
@@ -52,6 +54,6 @@ def create_app(config: dict | None = None) -> Flask:
         app,
         async_mode="threading",
         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
-        max_http_buffer_size=app.config["MAX_MESSAGE_BYTES"],
+        max_http_buffer_size=HARD_MESSAGE_LIMIT,
     )
     return app

@@ -8,6 +8,7 @@ the job manager's background tasks do.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 
 from flask import current_app, request
@@ -35,6 +36,10 @@ def answered(handler):
     @functools.wraps(handler)
     def wrapper(*args):
         try:
+            size = len(json.dumps(args, default=str))
+            limit = current_app.config["MAX_MESSAGE_BYTES"]
+            if size > limit:
+                return _refusal(f"message too large: {size} bytes; at most {limit} are allowed")
             return handler(*args)
         except ConfigError as exc:
             return _refusal(exc.message, exc.field)

@@ -56,6 +56,10 @@ class JobManager:
     def job(self, sid: str) -> TrainingJob | None:
         return self._jobs.get(sid)
 
+    def find(self, job_id: str) -> TrainingJob | None:
+        """The job with this id, if its tab still holds it."""
+        return next((job for job in list(self._jobs.values()) if job.id == job_id), None)
+
     def ended(self, job_id: str) -> tuple[str, str] | None:
         """(state, message) of a job that has ended, if it is still remembered."""
         return self._ended.get(job_id)

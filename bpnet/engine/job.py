@@ -52,6 +52,7 @@ class TrainingJob:
         self._resume = threading.Event()
         self._resume.set()
         self._lock = threading.Lock()
+        self._weights_lock = threading.Lock()  # held while a step changes the weights
         self._pending: LiveUpdate | None = None
         self.lr = config.lr
         self.momentum = config.momentum_value
@@ -87,6 +88,14 @@ class TrainingJob:
             if update.momentum is not None:
                 self.momentum = update.momentum
         return {"lr": self.lr, "momentum": self.momentum}
+
+    def weights(self) -> dict[str, np.ndarray] | None:
+        """A copy of the network's state dict taken between two steps (None before the
+        network exists); safe to call while the job trains."""
+        if self.model is None:
+            return None
+        with self._weights_lock:
+            return {name: array.copy() for name, array in self.model.state_dict().items()}
 
     @property
     def done(self) -> bool:
@@ -137,7 +146,8 @@ class TrainingJob:
                 if index % norm_stride == 0:
                     norms += [_norm(m.weight.grad) for m in linears]
                     measured += 1
-                optimizer.step()
+                with self._weights_lock:
+                    optimizer.step()
                 loss_sum += loss * len(xb)
                 seen += len(xb)
                 now = self._clock.now()
