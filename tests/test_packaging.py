@@ -66,14 +66,14 @@ def test_the_installed_package_loads_mnist_and_serves_pages(wheel, tmp_path):
     )
     script = (
         "import bpnet, webapp\n"
-        "assert bpnet.__file__.startswith(%r), bpnet.__file__\n"
+        f"assert bpnet.__file__.startswith({str(target)!r}), bpnet.__file__\n"
         "from bpnet.datasets import load_mnist\n"
         "x, y = load_mnist('test')\n"
         "assert x.shape == (10000, 784)\n"
         "client = webapp.create_app().test_client()\n"
         "for page in ['/', '/curve', '/surface', '/mnist', '/static/js/common.js']:\n"
         "    assert client.get(page).status_code == 200, page\n"
-        "print('ok')\n" % str(target)
+        "print('ok')\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],
