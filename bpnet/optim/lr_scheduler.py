@@ -74,13 +74,10 @@ class CosineAnnealingLR(LRScheduler):
     def get_lr(self) -> list[float]:
         t, T, eta_min = self.last_epoch, self.T_max, self.eta_min
         groups = self.optimizer.param_groups
-        if t == 0:
+        if self._step_count == 1:
+            # the constructor's step keeps the lr, also when resuming with last_epoch (as
+            # PyTorch does): the lr then comes from optimizer.load_state_dict
             return [group["lr"] for group in groups]
-        if self._step_count == 1 and t > 0:
-            return [
-                eta_min + (base - eta_min) * (1 + math.cos(t * math.pi / T)) / 2
-                for base in self.base_lrs
-            ]
         if (t - 1 - T) % (2 * T) == 0:
             return [
                 group["lr"] + (base - eta_min) * (1 - math.cos(math.pi / T)) / 2

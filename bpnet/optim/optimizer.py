@@ -39,6 +39,9 @@ class Optimizer:
                     f"optimizer can only optimize Parameters, got {type(p).__name__}; "
                     f"pass model.parameters()"
                 )
+        taken = {p for other in self.param_groups for p in other["params"]}
+        if not taken.isdisjoint(params):  # it would be updated once per group
+            raise ValueError("some parameters appear in more than one parameter group")
         group["params"] = params
         for key, value in self.defaults.items():
             group.setdefault(key, value)

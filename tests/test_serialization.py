@@ -1,0 +1,146 @@
+"""bpnet.save / bpnet.load: exact round trips, atomic writes, and weights shared with PyTorch."""
+
+import zipfile
+
+import numpy as np
+import pytest
+from helpers import torch_module
+from numpy.testing import assert_allclose, assert_array_equal
+
+import bpnet
+from bpnet import nn
+
+
+def mlp():
+    return nn.Sequential(
+        nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 6, bias=False), nn.ReLU(), nn.Linear(6, 3)
+    )
+
+
+def test_save_then_load_gives_the_same_keys_in_order_and_exact_values(tmp_path):
+    model = mlp()
+    path = bpnet.save(model, tmp_path / "weights.npz")
+    assert path == tmp_path / "weights.npz"
+    loaded = bpnet.load(path)
+    state = model.state_dict()
+    assert list(loaded) == list(state) == ["0.weight", "0.bias", "2.weight", "4.weight", "4.bias"]
+    for name, value in state.items():
+        assert loaded[name].dtype == value.dtype == np.float32
+        assert_array_equal(loaded[name], value)
+
+
+def test_saved_file_is_a_complete_npz_archive(tmp_path):
+    path = bpnet.save(mlp(), str(tmp_path / "weights.npz"))
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None  # every member's CRC checks out
+        assert archive.namelist() == [f"{k}.npy" for k in mlp().state_dict()]
+
+
+def test_loaded_weights_restore_the_model_outputs(tmp_path, rng):
+    model = mlp()
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    bpnet.save(model, tmp_path / "w.npz")
+    fresh = mlp()
+    assert not np.array_equal(fresh(x), model(x))
+    fresh.load_state_dict(bpnet.load(tmp_path / "w.npz"))
+    assert_array_equal(fresh(x), model(x))
+
+
+def test_save_accepts_a_dict_of_arrays_and_keeps_the_name_as_given(tmp_path):
+    state = {"b": np.arange(3, dtype=np.int64), "a": np.eye(2)}
+    path = bpnet.save(state, tmp_path / "plain")  # np.savez would append ".npz"
+    assert path.exists() and not (tmp_path / "plain.npz").exists()
+    loaded = bpnet.load(path)
+    assert list(loaded) == ["b", "a"]
+    assert_array_equal(loaded["b"], state["b"])
+    assert loaded["b"].dtype == np.int64
+
+
+def test_save_rejects_objects_that_are_not_modules_or_dicts(tmp_path):
+    with pytest.raises(TypeError, match="Module or a dict of arrays, got list"):
+        bpnet.save([np.zeros(2)], tmp_path / "w.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+class Unpicklable:
+    def __reduce__(self):
+        raise RuntimeError("cannot be saved")
+
+
+def test_failing_save_leaves_no_file_and_no_temporary_file(tmp_path):
+    with pytest.raises(RuntimeError, match="cannot be saved"):
+        bpnet.save({"ok": np.zeros(3), "bad": Unpicklable()}, tmp_path / "w.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failing_save_leaves_an_existing_file_untouched(tmp_path, monkeypatch):
+    path = bpnet.save(mlp(), tmp_path / "w.npz")
+    before = path.read_bytes()
+
+    def broken_savez(file, **arrays):
+        file.write(b"half an archive")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        bpnet.save(nn.Linear(2, 2), path)
+    assert path.read_bytes() == before
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_interrupted_save_cleans_up_its_temporary_file(tmp_path, monkeypatch):
+    def interrupted(file, **arrays):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        bpnet.save(mlp(), tmp_path / "w.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saved_weights_load_into_the_equivalent_torch_sequential(torch, tmp_path, rng):
+    model = mlp()
+    bpnet.save(model, tmp_path / "w.npz")
+    reference = torch.nn.Sequential(
+        torch.nn.Linear(4, 6),
+        torch.nn.Tanh(),
+        torch.nn.Linear(6, 6, bias=False),
+        torch.nn.ReLU(),
+        torch.nn.Linear(6, 3),
+    )
+    result = reference.load_state_dict(
+        {k: torch.from_numpy(v) for k, v in bpnet.load(tmp_path / "w.npz").items()}
+    )
+    assert not result.missing_keys and not result.unexpected_keys
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    assert_allclose(model(x), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_torch_state_dict_loads_into_bpnet_and_gives_the_same_outputs(torch, tmp_path, rng):
+    torch.manual_seed(0)
+    reference = torch.nn.Sequential(
+        torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 6, bias=False),
+        torch.nn.ReLU(), torch.nn.Linear(6, 3),
+    )  # fmt: skip
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+
+    model = mlp()
+    model.load_state_dict(reference.state_dict())  # tensors straight in
+    assert_allclose(model(x), expected, rtol=1e-5, atol=1e-6)
+
+    other = mlp()
+    bpnet.save({k: v.numpy() for k, v in reference.state_dict().items()}, tmp_path / "t.npz")
+    other.load_state_dict(bpnet.load(tmp_path / "t.npz"))
+    assert_allclose(other(x), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_weights_survive_a_round_trip_through_torch(torch, rng):
+    model = mlp()
+    back = mlp()
+    back.load_state_dict(torch_module(model, torch).state_dict())
+    for name, value in model.state_dict().items():
+        assert_array_equal(back.state_dict()[name], value)
