@@ -1,0 +1,177 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright against the real
+server. Each page trains live; the test reads the plots from the page itself, checks
+that nothing but 127.0.0.1 was asked for, and saves a screenshot to docs/img/."""
+
+import os
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from live_server import live_server
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
+
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("BPNET_REQUIRE_BROWSER"):
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    pytest.skip(f"{CHROMIUM} not installed: apt-get install -y chromium", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",  # WebGL for the 3-D plots
+]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with live_server() as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A page plus what it asked the network for and what it logged as errors."""
+
+    def __init__(self, browser, url: str):
+        self.page = browser.new_page(viewport={"width": 1366, "height": 768})
+        self.hosts: set[str] = set()
+        self.errors: list[str] = []
+        self.page.on("request", lambda r: self.hosts.add(urlparse(r.url).hostname or r.url))
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(url)
+        self.page.wait_for_function("window.bpnet && window.bpnet.connection === 'connected'")
+
+    def js(self, expression: str):
+        return self.page.evaluate(expression)
+
+    def fill(self, field: str, value) -> None:
+        self.page.fill(f"#{field}", str(value))
+
+    def start(self) -> None:
+        self.page.click("#start")
+
+    def wait_for(self, expression: str, timeout: float = 60) -> None:
+        self.page.wait_for_function(expression, timeout=timeout * 1000)
+
+    def trace(self, plot: str, index: int, axis: str) -> list:
+        return self.js(f"Array.from(document.getElementById('{plot}').data[{index}].{axis})")
+
+    def check_clean(self) -> None:
+        assert self.errors == []
+        assert self.hosts <= {"127.0.0.1"}, self.hosts
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def test_index_links_to_the_three_pages(browser, server):
+    tab = browser.new_page()
+    tab.goto(server + "/")
+    links = tab.eval_on_selector_all("a", "els => els.map(e => e.getAttribute('href'))")
+    assert {"/curve", "/surface", "/mnist"} <= set(links)
+    tab.close()
+
+
+def loss_falls(page: Page) -> tuple[int, float, float]:
+    train = page.trace("loss-plot", 0, "y")
+    return len(train), train[0], train[-1]
+
+
+def test_curve_page_fits_sin_live(browser, server):
+    page = Page(browser, server + "/curve")
+    page.fill("expression", "sin(x)")
+    page.fill("epochs", 2000)
+    page.start()
+    page.wait_for("window.bpnet.state === 'running' && window.bpnet.epochs.length >= 3")
+    first_curve = page.trace("fit-plot", 3, "y")
+    page.wait_for("window.bpnet.lastEpoch && window.bpnet.lastEpoch.epoch >= 600")
+    page.screenshot("curve")
+    page.wait_for("window.bpnet.state === 'finished'", timeout=120)
+    time.sleep(0.3)  # one more animation frame to flush the last epoch into the plots
+    points, first, last = loss_falls(page)
+    assert points >= 10 and last < first / 10
+    fitted = page.trace("fit-plot", 3, "y")
+    truth = page.trace("fit-plot", 0, "y")
+    assert fitted != first_curve
+    error = max(abs(a - b) for a, b in zip(fitted, truth))
+    assert error < 0.25, f"the fitted curve is still {error:.2f} away from sin(x)"
+    page.check_clean()
+    page.close()
+
+
+def test_surface_page_fits_a_surface_live(browser, server):
+    page = Page(browser, server + "/surface")
+    page.fill("epochs", 1000)
+    page.start()
+    page.wait_for("(document.getElementById('surface-pred').data[0] || {}).z !== undefined")
+    early = page.js("JSON.stringify(document.getElementById('surface-pred').data[0].z)")
+    page.wait_for("window.bpnet.lastEpoch && window.bpnet.lastEpoch.epoch >= 300", timeout=90)
+    page.screenshot("surface")
+    page.wait_for("window.bpnet.state === 'finished'", timeout=120)
+    time.sleep(0.3)
+    late = page.js("JSON.stringify(document.getElementById('surface-pred').data[0].z)")
+    assert late != early
+    points, first, last = loss_falls(page)
+    assert points >= 3 and last < first
+    page.check_clean()
+    page.close()
+
+
+def test_mnist_page_shows_digits_with_guesses(browser, server):
+    page = Page(browser, server + "/mnist")
+    page.fill("epochs", 3)
+    page.fill("train_subset", 20000)
+    page.start()
+    page.wait_for("document.querySelectorAll('#digits .digit').length === 10", timeout=90)
+    if page.js("window.bpnet.state") == "running":
+        page.screenshot("mnist")
+    page.wait_for("window.bpnet.state === 'finished'", timeout=120)
+    time.sleep(0.3)
+    labels = page.js(
+        "Array.from(document.querySelectorAll('#digits .digit .label'), e => e.textContent)"
+    )
+    guesses = page.js(
+        "Array.from(document.querySelectorAll('#digits .digit .pred'), e => e.textContent)"
+    )
+    assert len(labels) == len(guesses) == 10
+    assert all(any(ch.isdigit() for ch in text) for text in labels + guesses)
+    wrong = page.js("document.querySelectorAll('#digits .digit.wrong').length")
+    assert wrong <= 3  # after two epochs the network gets nearly all of them right
+    accuracy = page.trace("accuracy-plot", 0, "y")
+    assert len(accuracy) == 3 and accuracy[-1] > 0.9
+    page.check_clean()
+    page.close()
+
+
+def test_a_bad_expression_is_shown_inline_and_start_is_refused(browser, server):
+    page = Page(browser, server + "/curve")
+    page.fill("expression", "__import__('os')")
+    page.wait_for("document.getElementById('expression-error').textContent.length > 0")
+    assert "unknown name" in page.js("document.getElementById('expression-error').textContent")
+    page.start()
+    page.wait_for("document.getElementById('error').textContent.includes('expression')")
+    assert page.js("window.bpnet.jobId") in (None, "")
+    page.check_clean()
+    page.close()
