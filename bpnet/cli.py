@@ -125,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.save and job.model is not None and job.state in ("finished", "stopped"):
         from .serialization import save
 
-        path = save(job.model, args.save)
+        try:
+            path = save(job.model, args.save)
+        except OSError as exc:
+            print(f"bpnet: could not save the weights to {args.save}: {exc}", file=sys.stderr)
+            return 1
         print(f"saved weights to {path}", file=sys.stderr)
     if job.state == "failed":
         print(f"bpnet: training failed: {job.message}", file=sys.stderr)

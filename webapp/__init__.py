@@ -12,6 +12,8 @@ from pathlib import Path
 from flask import Flask
 from flask_socketio import SocketIO
 
+from .origins import same_origin_or
+
 socketio = SocketIO()
 
 _HERE = Path(__file__).resolve().parent
@@ -25,8 +27,9 @@ def _resource_dir(name: str) -> Path:
 
 DEFAULT_CONFIG = {
     "MAX_JOBS": 16,  # server-wide cap on running training jobs
-    "CORS_ALLOWED_ORIGINS": None,  # None: only the page's own origin may connect
+    "CORS_ALLOWED_ORIGINS": None,  # None: only the page's own origin; a list adds origins
     "MAX_MESSAGE_BYTES": 64 * 1024,  # larger client messages are refused with a message
+    "PING_INTERVAL": 10,  # seconds between Engine.IO pings
 }
 HARD_MESSAGE_LIMIT = 1024 * 1024  # past this Engine.IO drops the connection outright
 
@@ -50,10 +53,18 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["bpnet_jobs"] = JobManager(socketio, max_jobs=app.config["MAX_JOBS"])
     del events
 
+    origins = app.config["CORS_ALLOWED_ORIGINS"]
+    if isinstance(origins, str) and origins != "*":
+        origins = [origins]
+    if isinstance(origins, list):
+        origins = same_origin_or(origins)
     socketio.init_app(
         app,
         async_mode="threading",
-        cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
+        cors_allowed_origins=origins,
+        # a tab whose network vanished (no close) is noticed within ping_interval + ping_timeout
+        ping_interval=app.config["PING_INTERVAL"],
+        ping_timeout=10,
         max_http_buffer_size=HARD_MESSAGE_LIMIT,
     )
     return app

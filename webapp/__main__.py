@@ -16,6 +16,34 @@ import time
 from . import create_app, socketio
 
 
+class OneLineForGarbledMessages(logging.Filter):
+    """Socket.IO logs a client message it cannot make sense of (JSON nested thousands
+    deep, an integer of more than 100 digits, an event without a name) as an error with a
+    traceback. Only a hand-made client sends one, and its connection carries on: one line
+    says it, and a stream of them cannot fill the log with tracebacks. An error that went
+    through our own code keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.getMessage() == "message handler error":
+            error, frames = record.exc_info[1], _frames(record.exc_info[2])
+            ours = any(
+                frame.f_globals.get("__name__", "").startswith(("webapp", "bpnet"))
+                for frame in frames
+            )
+            if not ours:
+                record.msg = "dropped a client message that could not be read: %s: %.200s"
+                record.args = (type(error).__name__, error)
+                record.exc_info, record.exc_text = None, None
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _frames(traceback):
+    while traceback is not None:
+        yield traceback.tb_frame
+        traceback = traceback.tb_next
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bpnet-web", description="Serve the bpnet dashboard.")
     parser.add_argument(
@@ -37,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("engineio.server").addFilter(OneLineForGarbledMessages())
     app = create_app({"MAX_JOBS": args.max_jobs, "CORS_ALLOWED_ORIGINS": args.allow_origin})
     jobs = app.extensions["bpnet_jobs"]
 

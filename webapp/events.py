@@ -29,6 +29,10 @@ def _refusal(error: str, field: str | None = None) -> dict:
     return {"ok": False, "error": error, "field": field}
 
 
+def _kind(value) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
 def answered(handler):
     """Turn a ConfigError into a refusal, and any other error into one line in the log
     and a refusal, so that no client can break the server or its own connection."""
@@ -40,6 +44,8 @@ def answered(handler):
             limit = current_app.config["MAX_MESSAGE_BYTES"]
             if size > limit:
                 return _refusal(f"message too large: {size} bytes; at most {limit} are allowed")
+            if len(args) > 1:
+                return _refusal(f"{handler.__name__} takes one object, got {len(args)} arguments")
             return handler(*args)
         except ConfigError as exc:
             return _refusal(exc.message, exc.field)
@@ -76,16 +82,20 @@ def _current_job():
 
 
 def _control(action: str):
-    @answered
     def handler(data=None):
+        if data is not None and not isinstance(data, dict):
+            return _refusal(f"{action} takes no payload (or {{}}), got {_kind(data)}")
+        if data:
+            field = next(iter(data))
+            return _refusal(f"unknown field {field!r}; {action} takes no fields", field)
         job = _current_job()
         if job is None:
             return _refusal("no job is running")
         getattr(job, action)()
         return {"ok": True}
 
-    handler.__name__ = action
-    socketio.on_event(action, handler)
+    handler.__name__ = action  # before wrapping: refusals and the log name the event
+    socketio.on_event(action, answered(handler))
 
 
 for _action in ("pause", "resume", "stop"):
@@ -105,7 +115,9 @@ def update(data=None):
 @answered
 def validate(data=None):
     """Check a formula while the user types (the same checks as ``start``)."""
-    if not isinstance(data, dict) or data.get("task") not in ("curve", "surface"):
+    if not isinstance(data, dict):
+        return _refusal(f"validate needs an object {{task, expression}}, got {_kind(data)}")
+    if data.get("task") not in ("curve", "surface"):
         return _refusal("validate needs {task: curve or surface, expression: text}", "task")
     parse_config(data)
     return {"ok": True}
@@ -115,11 +127,30 @@ def validate(data=None):
 @answered
 def status(data=None):
     """Where is my job? Also answers a tab that reconnected with its old job id."""
+    if data is not None and not isinstance(data, dict):
+        return _refusal(f"status takes nothing or {{job: id}}, got {_kind(data)}")
+    data = data or {}
+    extra = next((name for name in data if name != "job"), None)
+    if extra is not None:
+        return _refusal(f"unknown field {extra!r}; status takes only job", extra)
+    old_id = data.get("job")
+    if old_id is not None and not isinstance(old_id, str):
+        return _refusal(f"job must be a job id (text), got {_kind(old_id)}", "job")
     job = manager().job(request.sid)
     if job is not None:
         return {"ok": True, "job": job.id, "state": job.state, "message": job.message}
-    old_id = data.get("job") if isinstance(data, dict) else None
-    ended = manager().ended(old_id) if isinstance(old_id, str) else None
+    if old_id is None:
+        return {"ok": True, "job": None, "state": "idle", "message": "no job; press Start"}
+    other = manager().find(old_id)
+    if other is not None and not other.done:
+        # The old connection dropped but the server has not noticed yet (it finds out by
+        # ping, within a minute); the job will stop then.
+        return {
+            "ok": True, "job": old_id, "state": other.state,
+            "message": "still running for the connection that dropped; it stops when the "
+            "server notices (within a minute). Press Start to train again",
+        }  # fmt: skip
+    ended = manager().ended(old_id)
     if ended is not None:
         state, message = ended
         if state not in ("finished", "failed"):
@@ -128,4 +159,8 @@ def status(data=None):
                 "the connection dropped, so the job was stopped; press Start to train again",
             )
         return {"ok": True, "job": old_id, "state": state, "message": message}
-    return {"ok": True, "job": None, "state": "idle", "message": "no job; press Start"}
+    return {
+        "ok": True, "job": None, "state": "idle",
+        "message": "that job is not on this server any more (it ended long ago, or the "
+        "server restarted); press Start to train again",
+    }  # fmt: skip

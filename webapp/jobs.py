@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 
 from bpnet.engine import TrainingJob
@@ -50,7 +51,8 @@ class JobManager:
                 raise ServerBusy(f"server busy: {running} jobs running, try again shortly")
             job = TrainingJob(config)
             self._jobs[sid] = job
-        self._threads[sid] = self.socketio.start_background_task(self._run, sid, job)
+            # under the lock, so that two quick starts from one tab keep job and thread paired
+            self._threads[sid] = self.socketio.start_background_task(self._run, sid, job)
         return job
 
     def job(self, sid: str) -> TrainingJob | None:
@@ -75,14 +77,26 @@ class JobManager:
                 thread.join(wait)
 
     def stop_all(self, wait: float = 5.0) -> None:
-        for sid in list(self._jobs):
-            self.stop(sid, wait=wait)
+        """Stop every job at once, then wait up to ``wait`` seconds in all for their threads."""
+        with self._lock:
+            jobs, threads = list(self._jobs.values()), list(self._threads.values())
+            self._jobs.clear()
+            self._threads.clear()
+        for job in jobs:
+            job.stop()
+        deadline = time.monotonic() + wait
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def running(self) -> int:
         return sum(not job.done for job in list(self._jobs.values()))
 
     def _run(self, sid: str, job: TrainingJob) -> None:
         def forward(event: dict) -> None:
+            if not self._connected(sid):
+                # The tab left while its start was being handled (handlers run in threads,
+                # so a disconnect can come first): nobody will ever stop this job but us.
+                self._drop(sid, job)
             name = event.pop("event")
             final = name == "status" and event["state"] in ("finished", "stopped", "failed")
             if name == "progress" and self._backlog(sid) > BACKLOG_LIMIT:
@@ -100,6 +114,19 @@ class JobManager:
             log.exception("job %s could not report its events", job.id)
         finally:
             self._remember(job)
+
+    def _connected(self, sid: str) -> bool:
+        try:
+            return self.socketio.server.manager.is_connected(sid, "/")
+        except Exception:
+            return True  # when in doubt, keep the job: its tab may still be watching
+
+    def _drop(self, sid: str, job: TrainingJob) -> None:
+        with self._lock:
+            if self._jobs.get(sid) is job:
+                del self._jobs[sid]
+                self._threads.pop(sid, None)
+        job.stop()
 
     def _remember(self, job: TrainingJob) -> None:
         with self._lock:

@@ -127,7 +127,7 @@ def parse_config(data: Any) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(None, f"a training config must be an object, got {_kind(data)}")
     task = data.get("task")
-    if task not in TASKS:
+    if not isinstance(task, str) or task not in TASKS:
         shown = repr(task) if isinstance(task, str) else _kind(task)
         raise ConfigError("task", f"unknown task {shown[:40]}; choose curve, surface or mnist")
     config = validate(TASKS[task], data)
@@ -157,7 +157,7 @@ def validate(model: type[BaseModel], data: dict) -> BaseModel:
 
 
 def _config_error(model: type[BaseModel], error: dict) -> ConfigError:
-    field = ".".join(str(part) for part in error["loc"]) or None
+    field = ".".join(str(part) for part in error["loc"]) if error["loc"] else None
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
         allowed = ", ".join(name for name in model.model_fields)
