@@ -2,11 +2,14 @@
 server. Each page trains live; the test reads the plots from the page itself, checks
 that nothing but 127.0.0.1 was asked for, and saves a screenshot to docs/img/."""
 
+import io
 import os
 import time
 from pathlib import Path
 from urllib.parse import urlparse
+from urllib.request import urlopen
 
+import numpy as np
 import pytest
 from live_server import live_server
 
@@ -117,6 +120,12 @@ def test_curve_page_fits_sin_live(browser, server):
     assert fitted != first_curve
     error = max(abs(a - b) for a, b in zip(fitted, truth))
     assert error < 0.25, f"the fitted curve is still {error:.2f} away from sin(x)"
+    assert page.js("document.getElementById('download').hidden") is False
+    weights = np.load(
+        io.BytesIO(urlopen(page.js("document.getElementById('download').href")).read())
+    )
+    assert weights.files == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
+    assert weights["0.weight"].shape == (64, 1)
     page.check_clean()
     page.close()
 

@@ -121,6 +121,9 @@ function updateButtons() {
   $("#pause").disabled = !online || !active;
   $("#stop").disabled = !online || !active;
   $("#pause").textContent = bpnet.state === "paused" ? "Resume" : "Pause";
+  const download = $("#download");
+  download.hidden = !bpnet.jobId || !["running", "paused", "finished", "stopped"].includes(bpnet.state);
+  if (!download.hidden) download.href = `/jobs/${bpnet.jobId}/weights.npz`;
 }
 
 function setConnection(connection) {
