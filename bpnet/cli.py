@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         net.add_argument("--lr", type=float, help=f"learning rate ({d['lr']})")
         net.add_argument("--momentum", type=float, help=f"momentum ({d['momentum']})")
         net.add_argument("--weight-decay", type=float, help="weight decay (0)")
+        net.add_argument("--lr-schedule", help=f"constant or cosine ({d['lr_schedule']})")
         net.add_argument("--batch-size", type=int, help=f"batch size ({d['batch_size']})")
         net.add_argument("--epochs", type=int, help=f"epochs ({d['epochs']})")
         net.add_argument("--seed", type=int, help="random seed (0)")
@@ -169,7 +170,7 @@ class _ProgressPrinter:
                     desc=f"epoch {event['epoch']}",
                     dynamic_ncols=True,
                 )
-            self.inner.n = event["batch"]
+            self.inner.update(event["batch"] - self.inner.n)
             self.inner.set_postfix(
                 loss=f"{event['train_loss']:.4f}", ex_s=f"{event['examples_per_s']:,.0f}"
             )

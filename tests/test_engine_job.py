@@ -2,6 +2,7 @@
 pause, resume, stop and live changes from another thread."""
 
 import json
+import math
 import threading
 import time
 
@@ -241,3 +242,12 @@ def test_jobs_in_parallel_threads_do_not_interfere():
     a = [e["val_loss"] for e in of_kind(results["a"][1], "epoch") if e["epoch"] == 60]
     b = [e["val_loss"] for e in of_kind(results["b"][1], "epoch") if e["epoch"] == 60]
     assert a == b
+
+
+def test_a_cosine_schedule_anneals_the_learning_rate_per_epoch():
+    _, events = run_job({**SMALL["mnist"], "epochs": 4, "lr_schedule": "cosine", "lr": 0.1})
+    sent = of_kind(events, "epoch")  # thinned by rate, but always the first and the last
+    assert sent[0]["epoch"] == 1 and sent[-1]["epoch"] == 4
+    for event in sent:  # the lr the epoch trained with: 0.1 (1 + cos(pi t / 4)) / 2
+        t = event["epoch"] - 1
+        assert event["lr"] == pytest.approx(0.05 * (1 + math.cos(math.pi * t / 4)), rel=1e-6)

@@ -35,6 +35,7 @@ class _Config(BaseModel):
     lr: Annotated[float, Field(gt=0, le=10)] = 0.01
     momentum: Annotated[float, Field(ge=0, lt=1)] | None = None  # None: the optimizer's default
     weight_decay: Annotated[float, Field(ge=0, le=1)] = 0.0
+    lr_schedule: Literal["constant", "cosine"] = "constant"
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 32
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 500
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
@@ -98,6 +99,8 @@ class MnistConfig(_Config):
     activation: Literal["relu", "tanh", "sigmoid", "leaky_relu"] = "relu"
     optimizer: Literal["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"] = "nesterov"
     lr: Annotated[float, Field(gt=0, le=10)] = 0.05
+    # annealing to 0 over the run lands the last epochs at >= 98% instead of hovering near it
+    lr_schedule: Literal["constant", "cosine"] = "cosine"
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 10
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import optim
 from ..errors import ConfigError
 from .config import Config, LiveUpdate, parse_update
 from .tasks import build_optimizer, build_task
@@ -121,6 +122,9 @@ class TrainingJob:
         task = build_task(config)
         model = self.model = task.build_model()
         optimizer = self._optimizer = build_optimizer(config, model.parameters())
+        schedule = None
+        if config.lr_schedule == "cosine":
+            schedule = optim.CosineAnnealingLR(optimizer, T_max=config.epochs)
         linears = [m for m in model.modules() if m.parameters() and hasattr(m, "weight")]
         self._send("dataset", {**task.dataset_payload(), "layers": _layer_names(len(linears))})
         self._status("running", "training")
@@ -172,11 +176,14 @@ class TrainingJob:
                     )
                 self._send("epoch", {
                     "epoch": epoch, "epochs": config.epochs,
-                    "train_loss": loss_sum / seen, "lr": self.lr, "elapsed": now,
+                    "train_loss": loss_sum / seen, "lr": optimizer.param_groups[0]["lr"],
+                    "elapsed": now,
                     "grad_norms": (norms / max(measured, 1)).tolist(),
                     "examples_per_s": seen / max(now - epoch_start, 1e-9),
                     **picture,
                 })  # fmt: skip
+            if schedule is not None:
+                schedule.step()  # per epoch, after the epoch's report (which shows the lr it used)
         self._status("finished", f"finished {config.epochs} epochs")
 
     def _checkpoint(self) -> bool:
