@@ -4,9 +4,9 @@ Unwatched: ``TrainingJob(config).run(emit)`` with an ``emit`` that drops every e
 Watched: the real server (``python -m webapp`` in a subprocess) runs the job for a real
 Socket.IO client over WebSocket, which receives every event. The figure compared is the
 job's own training clock (the ``elapsed`` of its last epoch), so connection set-up is
-not counted. Runs alternate, and medians are reported.
+not counted. Runs alternate (which goes first alternates too), and medians are reported.
 
-    python -m benchmarks.streaming_overhead [--repeats 3] [--quick]
+    python -m benchmarks.streaming_overhead [--repeats 5] [--quick]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 from bpnet.engine import TrainingJob, parse_config
 
 CONFIGS = {
-    "curve (default, 500 epochs)": {"task": "curve"},
+    "curve (2,000 epochs)": {"task": "curve", "epochs": 2000},
     "surface (default, 300 epochs)": {"task": "surface"},
     "mnist (2 epochs of 60,000)": {"task": "mnist", "epochs": 2},
 }
@@ -72,9 +72,12 @@ def start_server() -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env=os.environ.copy())
+    server = subprocess.Popen(
+        [sys.executable, "-m", "webapp", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
     for _ in range(300):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -86,7 +89,7 @@ def start_server() -> tuple[subprocess.Popen, str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="short jobs, one repeat")
     args = parser.parse_args(argv)
     configs, repeats = (QUICK, 1) if args.quick else (CONFIGS, args.repeats)
@@ -95,11 +98,14 @@ def main(argv=None) -> int:
         print(f"{'job':34} {'unwatched s':>12} {'watched s':>10} {'ratio':>7} {'events':>7}")
         for name, config in configs.items():
             alone, streamed, counts = [], [], []
-            for _ in range(repeats):  # alternate, so a slow spell hits both sides
-                alone.append(unwatched(config))
+            for repeat in range(repeats):  # alternate, so a slow spell hits both sides
+                if repeat % 2:
+                    alone.append(unwatched(config))
                 seconds, count = watched(url, config)
                 streamed.append(seconds)
                 counts.append(count)
+                if not repeat % 2:
+                    alone.append(unwatched(config))
             a, w = statistics.median(alone), statistics.median(streamed)
             print(f"{name:34} {a:12.2f} {w:10.2f} {w / a:7.3f} {max(counts):7d}", flush=True)
     finally:
