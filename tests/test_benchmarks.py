@@ -1,0 +1,27 @@
+"""The benchmark scripts still run (their --quick smoke modes); no timing is asserted."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=240
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_mnist_mlp_quick_reports_every_setup_against_the_floor():
+    out = run("benchmarks.mnist_mlp", "--quick")
+    for setup in ["784-256-128-10 b128", "784-256-128-10 b64", "784-100-10 b32", "784-100-10 b1"]:
+        assert setup in out
+    assert "kernel" in out and "floor" in out
+
+
+def test_engine_overhead_quick_reports_a_ratio():
+    out = run("benchmarks.engine_overhead", "--quick")
+    assert "engine/bare" in out
