@@ -54,7 +54,7 @@ class Tab:
         self.finished = threading.Event()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("*", self._record)
-        _in_wire_order(self.sio)
+        in_wire_order(self.sio)
         self.sio.connect(url, transports=["websocket"], wait_timeout=30)
 
     def _record(self, name: str, payload=None) -> None:
@@ -120,7 +120,7 @@ class Tab:
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-def _in_wire_order(client: socketio.Client) -> None:
+def in_wire_order(client: socketio.Client) -> None:
     """Handle each message in the client's reading thread, in the order it arrived.
 
     python-socketio hands every incoming message to a new thread, so two events can reach

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 
 import socketio
 
+from benchmarks.load import in_wire_order  # record events in the order they arrived
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -67,7 +69,7 @@ class Client:
         self.events: list[tuple[str, dict, float]] = []
         self._lock = threading.Lock()
         self.sio.on("*", self._record)
-        _in_wire_order(self.sio)
+        in_wire_order(self.sio)
         self.sio.connect(url, transports=["websocket"], wait_timeout=10, **connect_args)
 
     def _record(self, name, payload=None):
@@ -100,19 +102,3 @@ class Client:
     def close(self) -> None:
         if self.sio.connected:
             self.sio.disconnect()
-
-
-def _in_wire_order(client: socketio.Client) -> None:
-    """Record events in the order they arrived, as a browser does.
-
-    python-socketio hands every incoming message to a new thread, so two events can reach
-    the handlers swapped; recording them in the reading thread keeps the wire's order.
-    """
-    eio = client.eio
-    trigger = eio._trigger_event
-
-    def in_order(event, *args, **kwargs):
-        kwargs["run_async"] = False
-        return trigger(event, *args, **kwargs)
-
-    eio._trigger_event = in_order
