@@ -98,22 +98,19 @@ class JobManager:
                 # so a disconnect can come first): nobody will ever stop this job but us.
                 self._drop(sid, job)
             name = event.pop("event")
-            final = name == "status" and event["state"] in ("finished", "stopped", "failed")
             if name == "progress" and self._backlog(sid) > BACKLOG_LIMIT:
                 return  # a slow browser: skip progress rather than queue without bound
             last_epoch = name == "epoch" and event["epoch"] == event["epochs"]
             if name == "epoch" and not last_epoch and self._backlog(sid) > 2 * BACKLOG_LIMIT:
                 return
             self.socketio.emit(name, event, to=sid)
-            if final:
-                self._remember(job)
 
         try:
             job.run(forward)
         except Exception:  # run() reports its own errors; this is only for emit failures
             log.exception("job %s could not report its events", job.id)
         finally:
-            self._remember(job)
+            self._remember(job)  # for a tab that reconnects and asks what became of it
 
     def _connected(self, sid: str) -> bool:
         try:
