@@ -118,73 +118,79 @@ class TrainingJob:
         return self.state
 
     def _train(self) -> None:
+        """Build, then run epochs of mini-batch steps, reporting as the pacing allows."""
         config = self.config
-        task = build_task(config)
+        task = self._task = build_task(config)
         model = self.model = task.build_model()
         optimizer = self._optimizer = build_optimizer(config, model.parameters())
         schedule = None
         if config.lr_schedule == "cosine":
             schedule = optim.CosineAnnealingLR(optimizer, T_max=config.epochs)
-        linears = [m for m in model.modules() if m.parameters() and hasattr(m, "weight")]
-        self._send("dataset", {**task.dataset_payload(), "layers": _layer_names(len(linears))})
+        self._linears = [m for m in model.modules() if m.parameters() and hasattr(m, "weight")]
+        self._send(
+            "dataset", {**task.dataset_payload(), "layers": _layer_names(len(self._linears))}
+        )
         self._status("running", "training")
 
-        batches = task.num_batches()
-        norm_stride = max(1, batches // GRAD_NORM_SAMPLES)
-        min_gap = 1.0 / task.max_epoch_rate
         self._clock = _Clock()
-        last_sent = -math.inf
+        pacing = _Pacing(task.max_epoch_rate)
+        norm_stride = max(1, task.num_batches() // GRAD_NORM_SAMPLES)
         for epoch in range(1, config.epochs + 1):
-            loss_sum, seen, norms, measured = 0.0, 0, np.zeros(len(linears)), 0
-            epoch_start, last_progress = self._clock.now(), self._clock.now()
+            meter = _EpochMeter(len(self._linears), self._clock.now())
             for index, (xb, yb) in enumerate(task.batches()):
                 if not self._checkpoint():
                     return self._status("stopped", f"stopped at epoch {epoch}")
-                optimizer.zero_grad()
-                loss = task.criterion(model(xb), yb)
-                if not math.isfinite(loss):
-                    raise Diverged(
-                        f"loss became {loss} at epoch {epoch} — try a smaller learning rate"
-                    )
-                model.backward(task.criterion.backward(), input_grad=False)
-                if index % norm_stride == 0:
-                    norms += [_norm(m.weight.grad) for m in linears]
-                    measured += 1
-                with self._weights_lock:
-                    optimizer.step()
-                loss_sum += loss * len(xb)
-                seen += len(xb)
-                now = self._clock.now()
-                if task.reports_progress and now - last_progress >= PROGRESS_INTERVAL:
-                    last_progress = now
-                    self._send("progress", {
-                        "epoch": epoch, "batch": index + 1, "batches": batches,
-                        "train_loss": loss_sum / seen,
-                        "examples_per_s": seen / max(now - epoch_start, 1e-9),
-                        "elapsed": now,
-                    })  # fmt: skip
-            now = self._clock.now()
-            if epoch == config.epochs or now - last_sent >= min_gap:
-                last_sent = now
-                model.eval()
-                picture = task.evaluate(model, epoch)
-                model.train()
-                if not math.isfinite(picture["val_loss"]):
-                    raise Diverged(
-                        f"validation loss became {picture['val_loss']} at epoch {epoch} — "
-                        f"try a smaller learning rate"
-                    )
-                self._send("epoch", {
-                    "epoch": epoch, "epochs": config.epochs,
-                    "train_loss": loss_sum / seen, "lr": optimizer.param_groups[0]["lr"],
-                    "elapsed": now,
-                    "grad_norms": (norms / max(measured, 1)).tolist(),
-                    "examples_per_s": seen / max(now - epoch_start, 1e-9),
-                    **picture,
-                })  # fmt: skip
+                loss, norms = self._step(xb, yb, epoch, measure_norms=index % norm_stride == 0)
+                meter.add(loss, len(xb), norms)
+                if task.reports_progress and meter.progress_due(self._clock.now()):
+                    self._report_progress(epoch, index + 1, meter)
+            if epoch == config.epochs or pacing.due(self._clock.now()):
+                self._report_epoch(epoch, meter)
             if schedule is not None:
                 schedule.step()  # per epoch, after the epoch's report (which shows the lr it used)
         self._status("finished", f"finished {config.epochs} epochs")
+
+    def _step(
+        self, xb: np.ndarray, yb: np.ndarray, epoch: int, measure_norms: bool
+    ) -> tuple[float, list[float] | None]:
+        """One mini-batch: forward, loss, backward, optimizer step.
+
+        Returns the batch loss and, when asked, each layer's weight-gradient norm."""
+        task, model, optimizer = self._task, self.model, self._optimizer
+        optimizer.zero_grad()
+        loss = task.criterion(model(xb), yb)
+        if not math.isfinite(loss):
+            raise Diverged(f"loss became {loss} at epoch {epoch} — try a smaller learning rate")
+        model.backward(task.criterion.backward(), input_grad=False)
+        norms = [_norm(m.weight.grad) for m in self._linears] if measure_norms else None
+        with self._weights_lock:
+            optimizer.step()
+        return loss, norms
+
+    def _report_progress(self, epoch: int, batch: int, meter: _EpochMeter) -> None:
+        now = self._clock.now()
+        self._send("progress", {
+            "epoch": epoch, "batch": batch, "batches": self._task.num_batches(),
+            "train_loss": meter.mean_loss, "examples_per_s": meter.rate(now), "elapsed": now,
+        })  # fmt: skip
+
+    def _report_epoch(self, epoch: int, meter: _EpochMeter) -> None:
+        """Evaluate on held-out data and send the ``epoch`` event with the task's picture."""
+        now = self._clock.now()
+        self.model.eval()
+        picture = self._task.evaluate(self.model, epoch)
+        self.model.train()
+        if not math.isfinite(picture["val_loss"]):
+            raise Diverged(
+                f"validation loss became {picture['val_loss']} at epoch {epoch} — "
+                f"try a smaller learning rate"
+            )
+        self._send("epoch", {
+            "epoch": epoch, "epochs": self.config.epochs,
+            "train_loss": meter.mean_loss, "lr": self._optimizer.param_groups[0]["lr"],
+            "elapsed": now, "grad_norms": meter.mean_norms, "examples_per_s": meter.rate(now),
+            **picture,
+        })  # fmt: skip
 
     def _checkpoint(self) -> bool:
         """Between steps: honour pause, stop and live updates. False means stop now."""
@@ -234,6 +240,56 @@ class _Clock:
         if self._paused_at is not None:
             self._start += time.perf_counter() - self._paused_at
             self._paused_at = None
+
+
+class _Pacing:
+    """Epoch events at most ``rate`` per second (the page can't draw more); the first is
+    always sent, and the job sends the last one itself."""
+
+    def __init__(self, rate: float):
+        self.min_gap = 1.0 / rate
+        self.last_sent = -math.inf
+
+    def due(self, now: float) -> bool:
+        if now - self.last_sent < self.min_gap:
+            return False
+        self.last_sent = now
+        return True
+
+
+class _EpochMeter:
+    """One epoch's running figures: mean training loss, examples per second, and the
+    per-layer gradient norms averaged over the batches where they were measured."""
+
+    def __init__(self, layers: int, start: float):
+        self.start = start
+        self.loss_sum, self.seen = 0.0, 0
+        self.norm_sum, self.measured = np.zeros(layers), 0
+        self.last_progress = start
+
+    def add(self, loss: float, batch_size: int, norms: list[float] | None) -> None:
+        self.loss_sum += loss * batch_size
+        self.seen += batch_size
+        if norms is not None:
+            self.norm_sum += norms
+            self.measured += 1
+
+    def progress_due(self, now: float) -> bool:
+        if now - self.last_progress < PROGRESS_INTERVAL:
+            return False
+        self.last_progress = now
+        return True
+
+    @property
+    def mean_loss(self) -> float:
+        return self.loss_sum / self.seen
+
+    @property
+    def mean_norms(self) -> list[float]:
+        return (self.norm_sum / max(self.measured, 1)).tolist()
+
+    def rate(self, now: float) -> float:
+        return self.seen / max(now - self.start, 1e-9)
 
 
 def _norm(a: np.ndarray) -> float:
