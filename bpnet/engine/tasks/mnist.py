@@ -1,0 +1,91 @@
+"""Digit classification (MNIST or Fashion-MNIST) with cross-entropy.
+
+Validation runs on the 10,000 test images; sampled epochs carry ten of them with the
+network's guesses, for the page to draw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import nn
+from ...data import DataLoader
+from ..config import MnistConfig
+from .base import Task, as_list
+
+
+class MnistTask(Task):
+    """Digit classification with cross-entropy; validation on the 10,000 test images."""
+
+    reports_progress = True
+    samples_per_draw = 10
+
+    def __init__(self, config: MnistConfig):
+        super().__init__(config)
+        from ...datasets import CLASS_NAMES, load_dataset
+
+        # shared, read-only arrays: every job in the process uses the same copy
+        self.x_train, self.y_train = load_dataset(config.dataset, "train")
+        self.x_val, self.y_val = load_dataset(config.dataset, "test")
+        self.class_names = CLASS_NAMES[config.dataset]
+        indices = np.arange(len(self.x_train))
+        if config.train_subset is not None:
+            indices = np.random.default_rng(config.seed).permutation(indices)
+            indices = np.sort(indices[: config.train_subset])
+        self.indices = indices
+        self._loader = DataLoader(
+            indices, batch_size=config.batch_size, shuffle=True, generator=self.rng_shuffle
+        )
+        self.criterion = nn.CrossEntropyLoss()
+
+    def model_sizes(self) -> list[int]:
+        return [self.x_train.shape[1], *self.config.hidden, len(self.class_names)]
+
+    def batches(self):
+        for (batch,) in self._loader:
+            # gather one batch from the shared arrays; the arrays themselves are never copied
+            yield np.take(self.x_train, batch, axis=0), np.take(self.y_train, batch)
+
+    def num_batches(self) -> int:
+        return len(self._loader)
+
+    def dataset_payload(self) -> dict:
+        return {
+            **super().dataset_payload(),
+            "dataset": self.config.dataset,
+            "classes": list(self.class_names),
+            "train_size": len(self.indices),
+            "val_size": len(self.x_val),
+        }
+
+    def evaluate(self, model, epoch):
+        logits = _forward_in_chunks(model, self.x_val)
+        val_loss = self.criterion(logits, self.y_val)
+        probs = nn.Softmax(dim=1)(logits)
+        predictions = probs.argmax(axis=1)
+        result = {
+            "val_loss": val_loss,
+            "val_accuracy": float((predictions == self.y_val).mean()),
+        }
+        if (epoch - 1) % self.config.sample_every == 0 or epoch == self.config.epochs:
+            result["samples"] = self._samples(probs, predictions)
+        return result
+
+    def _samples(self, probs: np.ndarray, predictions: np.ndarray) -> list[dict]:
+        chosen = self.rng_samples.choice(len(self.x_val), self.samples_per_draw, replace=False)
+        pixels = np.rint(self.x_val[chosen] * 255).astype(np.uint8)
+        return [
+            {
+                "index": int(i),
+                "pixels": pixels[k].reshape(-1).tolist(),
+                "label": int(self.y_val[i]),
+                "pred": int(predictions[i]),
+                "probs": as_list(probs[i], 4),
+            }
+            for k, i in enumerate(chosen)
+        ]
+
+
+def _forward_in_chunks(model: nn.Module, x: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """Evaluate in chunks so activations of 10,000 images never sit in memory at once."""
+    return np.concatenate([model(x[i : i + chunk]) for i in range(0, len(x), chunk)])
