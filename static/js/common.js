@@ -1,23 +1,19 @@
-// What every training page shares: the Socket.IO connection and its indicator, the Start /
-// Pause / Stop buttons and their acknowledgements, the error banner, and the loss and
+// What every training page shares: the job's life cycle (Start / Pause / Stop and their
+// acknowledgements, the status line, the connection indicator) and the loss and
 // gradient-norm plots. A page calls `dashboard({...})` with its own drawing; epochs are
 // queued as they arrive and drawn once per animation frame.
 
-export const TRAIN = "#1f77b4";
-export const VAL = "#ff7f0e";
-const LAYER_COLOURS = ["#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"];
-const ACTIVE = new Set(["running", "paused"]);
-const ACK_TIMEOUT_MS = 10000;
-const PLOT_CONFIG = { displaylogo: false, responsive: true };
+import { $, ACTIVE, bpnet } from "./state.js";
+import { request, socket } from "./connection.js";
+import { fieldInputs, form, readConfig, refused, showBanner, watchExpression } from "./form.js";
+import {
+  LAYER_COLOURS, LINEAR_AXIS, LOG_AXIS, TRAIN, VAL, baseLayout, emptyLayout, epochAxis, fmt, line, newPlot,
+} from "./plots.js";
 
-export const $ = (selector) => document.querySelector(selector);
+// The pages import these from here; the modules above hold them by concept.
+export { $ } from "./state.js";
+export { TRAIN, VAL, baseLayout, emptyLayout, epochAxis, fmt, line, newPlot, paddedRange } from "./plots.js";
 
-// Read by the browser tests: state, job id, the epoch numbers received, the last epoch event.
-const bpnet = { state: "idle", jobId: null, epochs: [], lastEpoch: null, connection: "connecting" };
-window.bpnet = bpnet;
-
-const socket = io({ transports: ["websocket", "polling"], tryAllTransports: true });
-const form = $("#config");
 let page = null; // the handlers given to dashboard()
 let layers = [];
 let startPending = false; // between pressing Start and its acknowledgement
@@ -26,85 +22,7 @@ let queue = []; // epochs not drawn yet
 let progress = null; // the latest progress not drawn yet
 let scheduled = false;
 
-/** A number for people: 4 significant digits, exponent form when tiny or huge. */
-export function fmt(value) {
-  if (typeof value !== "number" || Number.isNaN(value)) return "—";
-  const size = Math.abs(value);
-  if (size !== 0 && (size < 1e-3 || size >= 1e5)) return value.toExponential(2);
-  return String(Number(value.toPrecision(4)));
-}
-
-/** The layout every plot starts from; `extra` adds or overrides keys. */
-export function baseLayout(extra = {}) {
-  return {
-    margin: { l: 52, r: 12, t: 8, b: 36 },
-    font: { family: "system-ui, sans-serif", size: 11, color: "#333" },
-    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
-    paper_bgcolor: "rgba(0,0,0,0)",
-    uirevision: bpnet.jobId ?? "none", // keep the user's zoom until a new job starts
-    ...extra,
-  };
-}
-
-/** What a plot shows before the first job. */
-export function emptyLayout(text = "press Start to train") {
-  const font = { color: "#98a2b3", size: 13 };
-  const note = { text, font, xref: "paper", yref: "paper", showarrow: false };
-  return baseLayout({ xaxis: { visible: false }, yaxis: { visible: false }, annotations: [note] });
-}
-
-/** The x axis of per-epoch plots: the whole run at once when it is short, else growing. */
-export function epochAxis(epochs) {
-  const title = { text: "epoch" };
-  return epochs <= 20 ? { title, range: [0.5, epochs + 0.5], dtick: 1 } : { title, rangemode: "tozero" };
-}
-
-const LOG_AXIS = { type: "log", tickformat: "~g" };
-const LINEAR_AXIS = { type: "linear", rangemode: "tozero" }; // losses are ≥ 0
 const lossAxis = () => ($("#loss-log").checked ? LOG_AXIS : LINEAR_AXIS);
-
-/** [min, max] of the finite values, widened on each side by `pad` times the span. */
-export function paddedRange(values, pad = 0.15) {
-  let [low, high] = [Infinity, -Infinity];
-  for (const v of values) if (Number.isFinite(v)) [low, high] = [Math.min(low, v), Math.max(high, v)];
-  const margin = pad * (high - low || 1);
-  return low <= high ? [low - margin, high + margin] : undefined; // undefined: autorange
-}
-
-export const newPlot = (id, traces, layout) => Plotly.newPlot(id, traces, layout, PLOT_CONFIG);
-
-/** An empty line trace, grown with Plotly.extendTraces. */
-export const line = (name, color, mode = "lines") => ({
-  x: [], y: [], name, mode, line: { color, width: 2 }, marker: { color, size: 5 },
-});
-
-/** Send an event and wait for its acknowledgement; no answer counts as a refusal. */
-function request(event, payload) {
-  const args = payload === undefined ? [] : [payload]; // status, pause, … carry no payload
-  const silence = { ok: false, field: null, error: `No answer from the server to "${event}".` };
-  return new Promise((resolve) => {
-    const answer = (err, ack) => resolve(err || !ack ? silence : ack);
-    socket.timeout(ACK_TIMEOUT_MS).emit(event, ...args, answer);
-  });
-}
-
-/** The inputs of a config field; "x_range" is the min/max pair, "hidden[1]" is hidden. */
-function fieldInputs(field) {
-  return form.querySelectorAll(`[data-field="${CSS.escape(field.split(/[.[]/)[0])}"]`);
-}
-
-function showBanner(id, message) {
-  $(id).textContent = message || "";
-  $(id).hidden = !message;
-}
-
-/** Show a refused acknowledgement and mark its field; true when it was refused. */
-function refused(ack) {
-  if (ack.ok) return false;
-  showBanner("#error", ack.error || "The server refused the request.");
-  if (ack.field) fieldInputs(ack.field).forEach((input) => input.classList.add("invalid"));
-  return true;
-}
 
 function setState(state, message = "") {
   bpnet.state = state;
@@ -133,33 +51,11 @@ function setConnection(connection) {
   updateButtons();
 }
 
-const PARSERS = {
-  float: Number,
-  int: Number,
-  text: (text) => text,
-  // "64,64" or "64 64"; anything else goes as typed, so that the server's message names the problem.
-  ints: (text) => (/^\d+([\s,]+\d+)*$/.test(text) ? text.split(/[\s,]+/).map(Number) : text),
-};
-
-/** The form as a start payload: blank fields left out (the server's defaults apply). */
-function readConfig() {
-  const config = { task: page.task };
-  for (const input of form.querySelectorAll("[data-field]")) {
-    const { field, index, kind } = input.dataset;
-    if (input.validity.badInput) return { field, error: `"${input.name}" is not a number.` };
-    const text = input.value.trim();
-    if (text === "") continue;
-    if (index === undefined) config[field] = PARSERS[kind](text);
-    else (config[field] ??= [null, null])[Number(index)] = PARSERS[kind](text);
-  }
-  return { config };
-}
-
 async function start() {
   form.querySelectorAll(".invalid").forEach((input) => input.classList.remove("invalid"));
   showBanner("#error", "");
   showBanner("#notice", "");
-  const { config, ...problem } = readConfig();
+  const { config, ...problem } = readConfig(page.task);
   if (!config) return refused({ ok: false, ...problem });
   const stateBefore = bpnet.state;
   jobBefore = bpnet.jobId;
@@ -180,30 +76,6 @@ async function updateLive(event) {
   const ack = await request("update", { [input.name]: Number(input.value) });
   if (refused(ack)) return;
   $("#live").textContent = `Now training with lr ${fmt(ack.lr)}, momentum ${fmt(ack.momentum)}.`;
-}
-
-/** Ask the server about the expression ~250 ms after the last key; show its answer below. */
-function watchExpression(input, preset) {
-  let timer = null;
-  let asked = 0;
-  const check = () => {
-    clearTimeout(timer);
-    timer = setTimeout(async () => {
-      const question = ++asked;
-      const ack = await request("validate", { task: page.task, expression: input.value });
-      if (question !== asked) return; // a newer answer is on its way
-      $("#expression-error").textContent = ack.ok ? "" : ack.error;
-      input.classList.toggle("invalid", !ack.ok);
-    }, 250);
-  };
-  input.addEventListener("input", () => {
-    preset.value = [...preset.options].some((option) => option.value === input.value) ? input.value : "";
-    check();
-  });
-  preset.addEventListener("change", () => {
-    if (preset.value) input.value = preset.value;
-    check();
-  });
 }
 
 /** After a reconnect the server may have ended the job: ask, and say so plainly. */
@@ -308,7 +180,7 @@ export function dashboard(handlers) {
   $("#momentum").addEventListener("change", updateLive);
   $("#error").addEventListener("click", () => ($("#error").hidden = true));
   $("#notice").addEventListener("click", () => ($("#notice").hidden = true));
-  if ($("#expression")) watchExpression($("#expression"), $("#preset"));
+  if ($("#expression")) watchExpression($("#expression"), $("#preset"), page.task);
 
   let connectedBefore = false;
   socket.on("connect", () => {
