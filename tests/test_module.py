@@ -58,11 +58,15 @@ def test_parameters_are_the_named_parameters_in_order():
     assert all(isinstance(p, nn.Parameter) for p in model.parameters())
 
 
-def test_parameter_grad_has_the_shape_and_dtype_of_its_data():
-    for p in mlp().parameters():
+def test_parameter_grad_is_none_until_a_backward_writes_its_shape_and_dtype(rng):
+    # PyTorch 2's semantics (set_to_none): a gradient exists only once a backward made it
+    model = mlp().eval()
+    assert all(p.grad is None for p in model.parameters())
+    model(rng.standard_normal((6, 4)).astype(np.float32))
+    model.backward(np.ones((6, 2), np.float32))
+    for p in model.parameters():
         assert p.grad.shape == p.data.shape
         assert p.grad.dtype == p.data.dtype == np.float32
-        assert not p.grad.any()
 
 
 def train_step_grads(model, x, upstream):
@@ -77,6 +81,9 @@ def test_zero_grad_resets_every_gradient(rng):
     train_step_grads(model, x, np.ones((6, 2), np.float32))
     assert any(p.grad.any() for p in model.parameters())
     model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+    train_step_grads(model, x, np.ones((6, 2), np.float32))
+    model.zero_grad(set_to_none=False)
     assert not any(p.grad.any() for p in model.parameters())
 
 
@@ -184,7 +191,7 @@ def test_backward_without_input_grad_returns_none_and_the_same_parameter_grads(r
     x = rng.standard_normal((6, 4)).astype(np.float32)
     upstream = rng.standard_normal((6, 2)).astype(np.float32)
     model(x)
-    input_grad = model.backward(upstream)
+    input_grad = model.backward(upstream, input_grad=True)
     assert input_grad.shape == x.shape
     full = [p.grad.copy() for p in model.parameters()]
     model.zero_grad()
@@ -205,7 +212,6 @@ def test_double_casts_parameters_and_computes_in_float64():
     model = mlp().eval()
     assert model.double() is model
     assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
-    assert {p.grad.dtype for p in model.parameters()} == {np.dtype(np.float64)}
     assert model(np.ones((2, 4), np.float32)).dtype == np.float64
     assert model.float() is model
     assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
