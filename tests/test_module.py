@@ -270,3 +270,38 @@ def test_base_module_forward_and_backward_say_what_is_missing():
         Empty()(np.zeros(1))
     with pytest.raises(NotImplementedError, match="Empty does not define backward"):
         Empty().backward(np.zeros(1))
+
+
+def test_load_state_dict_of_something_that_is_not_a_dict_is_a_runtime_error():
+    with pytest.raises(RuntimeError, match=r"dict of arrays.*got list"):
+        mlp().load_state_dict([1, 2])
+
+
+def test_load_state_dict_errors_are_runtime_errors_like_torch():
+    with pytest.raises(RuntimeError, match="Missing key"):
+        mlp().load_state_dict({})
+    state = dict(mlp().state_dict())
+    state["0.weight"] = np.zeros((2, 2))
+    with pytest.raises(RuntimeError, match=r"size mismatch for 0\.weight"):
+        mlp().load_state_dict(state)
+
+
+def test_to_cpu_is_a_no_op_and_other_devices_or_none_are_refused():
+    model = mlp()
+    assert model.to("cpu") is model
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    assert model.to("cpu", np.float64) is model
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    with pytest.raises(ValueError, match=r"CPU only.*'cuda'"):
+        model.to("cuda")
+    with pytest.raises(TypeError, match=r"float dtype.*None"):
+        model.to(None)
+    with pytest.raises(TypeError, match="float dtype"):
+        model.to(np.int64)
+
+
+def test_to_accepts_a_torch_cpu_device(torch):
+    model = mlp()
+    assert model.to(torch.device("cpu")) is model
+    with pytest.raises(ValueError, match="CPU only"):
+        model.to(torch.device("meta"))

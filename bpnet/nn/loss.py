@@ -211,7 +211,10 @@ class CrossEntropyLoss(_Loss):
     def _check_targets(self, target: np.ndarray, classes: int) -> np.ndarray | None:
         """Refuse targets outside [0, C); returns the mask of ignored targets (None if none)."""
         # one reduction instead of min() and max(): a negative index seen as unsigned is huge
-        if target.dtype == np.int64 and int(target.view(np.uint64).max()) < classes:
+        in_range = target.dtype == np.int64 and (
+            not target.size or int(target.view(np.uint64).max()) < classes
+        )
+        if in_range and not 0 <= self.ignore_index < classes:
             return None
         ignored = target == self.ignore_index
         bad = target[((target < 0) | (target >= classes)) & ~ignored]
