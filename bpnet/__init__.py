@@ -2,12 +2,14 @@
 
 ``from bpnet import nn, optim`` gives modules with explicit ``forward``/``backward``,
 losses and optimizers; ``bpnet.save``/``bpnet.load`` move weights to and from PyTorch;
-``bpnet.manual_seed(n)`` makes runs repeat exactly.
+``bpnet.manual_seed(n)`` makes runs repeat exactly; ``with bpnet.no_grad():`` evaluates
+without keeping anything for backward.
 """
 
 from . import data, nn, optim
-from .data import DataLoader
+from .data import DataLoader, TensorDataset
 from .errors import BpnetError, ConfigError, ExpressionError
+from .nn.grad_mode import is_grad_enabled, no_grad
 from .random import default_generator, manual_seed
 from .serialization import load, save
 
@@ -18,11 +20,14 @@ __all__ = [
     "ConfigError",
     "DataLoader",
     "ExpressionError",
+    "TensorDataset",
     "data",
     "default_generator",
+    "is_grad_enabled",
     "load",
     "manual_seed",
     "nn",
+    "no_grad",
     "optim",
     "save",
 ]

@@ -37,3 +37,18 @@ class ConfigError(BpnetError, ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class GraphError(BpnetError, RuntimeError):
+    """``backward`` cannot give the right gradient for what ``forward`` did (a module reused
+    where its calls cannot be told apart, a gradient of an earlier forward, a backward before
+    any forward). A ``RuntimeError``, as PyTorch's autograd raises."""
+
+
+class StateDictError(BpnetError, RuntimeError, KeyError, ValueError):
+    """A state dict does not fit: missing or unexpected keys, a shape mismatch, not a dict.
+
+    A ``RuntimeError`` as in PyTorch; also a ``KeyError``/``ValueError`` for code written
+    against bpnet's earlier errors."""
+
+    __str__ = BpnetError.__str__  # KeyError's would put the message in quotes

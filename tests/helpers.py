@@ -57,7 +57,7 @@ def check_gradients(
     module.zero_grad()
     before_forward()
     module(x)
-    input_grad = module.backward(upstream.copy())
+    input_grad = module.backward(upstream.copy(), input_grad=True)
     assert_allclose(input_grad, numerical_grad(loss, x), rtol=rtol, atol=atol, err_msg="dL/dx")
     for name, p in module.named_parameters():
         assert_allclose(

@@ -162,3 +162,31 @@ def test_dropout_p1_zeroes_everything_like_torch(torch):
 def test_dropout_rejects_probabilities_outside_0_1(p):
     with pytest.raises(ValueError, match=f"between 0 and 1, but got {p}"):
         nn.Dropout(p)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_keeps_full_relative_precision_for_very_negative_inputs(torch, dtype):
+    x = np.linspace(-80, 80, 4001).astype(dtype)
+    module = nn.Sigmoid()
+    y = module(x)
+    grad = module.backward(np.ones_like(x))
+    x_t = torch.tensor(x, requires_grad=True)
+    y_t = torch.sigmoid(x_t)
+    y_t.backward(torch.ones_like(x_t))
+    assert y.dtype == dtype
+    assert_allclose(y, y_t.detach().numpy(), rtol=1e-6, atol=0)
+    # where y is near 1, y (1 - y) cancels in both libraries alike; below 0 it must not
+    assert_allclose(grad[x <= 0], x_t.grad.numpy()[x <= 0], rtol=1e-6, atol=0)
+    assert_allclose(grad, x_t.grad.numpy(), rtol=5e-5, atol=0)
+    assert module(np.array([-20.0], dtype))[0] > 2e-9  # was exactly 0 in float32
+
+
+def test_softmax_with_a_dim_out_of_range_names_the_allowed_range():
+    with pytest.raises(IndexError, match=r"dim=2.*\(3, 4\).*\[-2, 1\]"):
+        nn.Softmax(dim=2)(np.zeros((3, 4)))
+
+
+def test_activations_skip_their_input_gradient_when_not_asked():
+    for module in (nn.ReLU(), nn.Tanh(), nn.Sigmoid(), nn.Softmax(), nn.LeakyReLU(), nn.Dropout()):
+        module(np.ones((2, 3)))
+        assert module.backward(np.ones((2, 3)), input_grad=False) is None

@@ -10,7 +10,7 @@ from bpnet import nn, optim
 
 def parameter(values, grad, dtype=np.float64) -> nn.Parameter:
     p = nn.Parameter(np.array(values, dtype))
-    p.grad[...] = grad
+    p.grad = np.array(grad, np.float64)
     return p
 
 
@@ -28,7 +28,7 @@ def test_adam_second_step_worked_by_hand():
     optimizer = optim.Adam([p], lr=0.1, betas=(0.5, 0.75), eps=0.0)
     optimizer.step()
     assert_allclose(p.data, [-0.1])
-    p.grad[...] = [3.0]
+    p.grad = np.array([3.0], np.float64)
     optimizer.step()
     # m = 0.5 * 0.5 + 0.5 * 3 = 1.75, v = 0.75 * 0.25 + 0.25 * 9 = 2.4375, t = 2
     m_hat, v_hat = 1.75 / (1 - 0.5**2), 2.4375 / (1 - 0.75**2)

@@ -126,3 +126,45 @@ def test_batch_size_must_be_a_positive_integer(batch_size):
 def test_no_arrays_is_a_value_error():
     with pytest.raises(ValueError, match="at least one array"):
         DataLoader(batch_size=2)
+
+
+def test_a_tensor_dataset_gives_the_same_batches_as_its_arrays():
+    x, y = dataset(10)
+    data = bpnet.TensorDataset(x, y)
+    loader = DataLoader(data, batch_size=4)
+    assert loader.dataset is data and len(loader.dataset) == 10
+    for (xb, yb), (xa, ya) in zip(loader, DataLoader(x, y, batch_size=4)):
+        assert np.shares_memory(xb, x)  # still views, not copies
+        np.testing.assert_array_equal(xb, xa)
+        np.testing.assert_array_equal(yb, ya)
+
+
+def test_any_dataset_with_len_and_getitem_is_read_sample_by_sample():
+    class Squares:
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return np.array([i, i * i], np.float32), i % 2
+
+    loader = DataLoader(Squares(), batch_size=2, shuffle=True, generator=np.random.default_rng(0))
+    batches = list(loader)
+    assert [len(yb) for _, yb in batches] == [2, 2, 1]
+    xs = np.concatenate([xb for xb, _ in batches])
+    assert sorted(xs[:, 0].tolist()) == [0, 1, 2, 3, 4]
+    assert all(xb[:, 1].tolist() == (xb[:, 0] ** 2).tolist() for xb, _ in batches)
+
+
+def test_array_loader_exposes_a_dataset_like_torch():
+    x, y = dataset(6)
+    loader = DataLoader(x, y, batch_size=4)
+    assert len(loader.dataset) == 6
+    np.testing.assert_array_equal(loader.dataset[2][0], x[2])
+
+
+def test_batches_of_read_only_data_stay_read_only_and_copy_makes_them_writable():
+    x, y = dataset(6)
+    x.setflags(write=False)
+    xb, _ = next(iter(DataLoader(x, y, batch_size=4)))
+    assert not xb.flags.writeable
+    assert xb.copy().flags.writeable

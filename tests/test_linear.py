@@ -167,3 +167,31 @@ def test_flatten_backward_matches_torch(torch, rng):
     x_t = torch.tensor(x, requires_grad=True)
     torch_module(layer, torch)(x_t).backward(torch.from_numpy(upstream))
     assert_array_equal(layer.backward(upstream), x_t.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    "shape, dims",
+    [((3,), (1, -1)), ((2, 3, 4), (2, 1)), ((), (1, -1)), ((2, 3), (0, 5))],
+    ids=["1-d input, start_dim 1", "start after end", "0-d input", "end_dim out of range"],
+)
+def test_flatten_refuses_what_torch_refuses(torch, shape, dims):
+    with pytest.raises(Exception) as theirs:
+        torch.nn.Flatten(*dims)(torch.zeros(shape))
+    with pytest.raises((IndexError, ValueError)) as ours:
+        nn.Flatten(*dims)(np.zeros(shape))
+    assert "Flatten" in str(ours.value)
+    if isinstance(theirs.value, IndexError):
+        assert isinstance(ours.value, IndexError)
+
+
+def test_flatten_of_a_0d_input_over_all_dims_is_one_element_like_torch(torch):
+    assert nn.Flatten(0, -1)(np.float32(3)).shape == tuple(
+        torch.nn.Flatten(0, -1)(torch.tensor(3.0)).shape
+    )
+
+
+def test_a_frozen_linear_layer_computes_no_parameter_gradient(rng):
+    layer = nn.Linear(3, 2).requires_grad_(False)
+    layer(rng.standard_normal((4, 3)))
+    assert layer.backward(np.ones((4, 2), np.float32)).shape == (4, 3)
+    assert layer.weight.grad is None and layer.bias.grad is None

@@ -161,3 +161,34 @@ def test_crossentropy_target_shape_and_logit_rank_are_checked():
         nn.CrossEntropyLoss()(np.zeros((2, 3)), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"logits of shape \(N, C\)"):
         nn.CrossEntropyLoss()(np.zeros((2, 3, 4)), np.zeros((2,), np.int64))
+
+
+def test_mse_refuses_integer_predictions_instead_of_truncating_the_gradient():
+    # the gradient of [0 1 2] against 0 would be [0 .67 1.33] truncated to integers
+    with pytest.raises(TypeError, match=r"floating-point predictions.*int64.*astype"):
+        nn.MSELoss()(np.array([0, 1, 2]), np.zeros(3))
+    criterion = nn.MSELoss()
+    criterion(np.array([0.0, 1.0, 2.0]), np.zeros(3, np.int64))  # integer targets are cast
+    assert_allclose(criterion.backward(), [0, 2 / 3, 4 / 3])
+
+
+@pytest.mark.parametrize("criterion, x, y", [
+    (nn.CrossEntropyLoss(), np.zeros((0, 3)), np.zeros(0, np.int64)),
+    (nn.MSELoss(), np.zeros((0, 2)), np.zeros((0, 2))),
+])  # fmt: skip
+def test_an_empty_batch_with_reduction_mean_is_a_clear_error(criterion, x, y):
+    with pytest.raises(ValueError, match=r"empty batch.*\(0, .*reduction='sum'"):
+        criterion(x, y)
+
+
+def test_an_empty_batch_with_reduction_sum_is_zero_like_torch():
+    criterion = nn.CrossEntropyLoss(reduction="sum")
+    assert criterion(np.zeros((0, 3)), np.zeros(0, np.int64)) == 0.0
+    assert criterion.backward().shape == (0, 3)
+
+
+def test_crossentropy_ignored_targets_may_be_out_of_range():
+    criterion = nn.CrossEntropyLoss()
+    value = criterion(np.array([[0.0, 1.0], [5.0, -5.0]]), np.array([1, -100]))
+    assert value == pytest.approx(-np.log(np.exp(1) / (1 + np.exp(1))))
+    assert_allclose(criterion.backward()[1], [0.0, 0.0])

@@ -58,11 +58,15 @@ def test_parameters_are_the_named_parameters_in_order():
     assert all(isinstance(p, nn.Parameter) for p in model.parameters())
 
 
-def test_parameter_grad_has_the_shape_and_dtype_of_its_data():
-    for p in mlp().parameters():
+def test_parameter_grad_is_none_until_a_backward_writes_its_shape_and_dtype(rng):
+    # PyTorch 2's semantics (set_to_none): a gradient exists only once a backward made it
+    model = mlp().eval()
+    assert all(p.grad is None for p in model.parameters())
+    model(rng.standard_normal((6, 4)).astype(np.float32))
+    model.backward(np.ones((6, 2), np.float32))
+    for p in model.parameters():
         assert p.grad.shape == p.data.shape
         assert p.grad.dtype == p.data.dtype == np.float32
-        assert not p.grad.any()
 
 
 def train_step_grads(model, x, upstream):
@@ -77,6 +81,9 @@ def test_zero_grad_resets_every_gradient(rng):
     train_step_grads(model, x, np.ones((6, 2), np.float32))
     assert any(p.grad.any() for p in model.parameters())
     model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+    train_step_grads(model, x, np.ones((6, 2), np.float32))
+    model.zero_grad(set_to_none=False)
     assert not any(p.grad.any() for p in model.parameters())
 
 
@@ -184,7 +191,7 @@ def test_backward_without_input_grad_returns_none_and_the_same_parameter_grads(r
     x = rng.standard_normal((6, 4)).astype(np.float32)
     upstream = rng.standard_normal((6, 2)).astype(np.float32)
     model(x)
-    input_grad = model.backward(upstream)
+    input_grad = model.backward(upstream, input_grad=True)
     assert input_grad.shape == x.shape
     full = [p.grad.copy() for p in model.parameters()]
     model.zero_grad()
@@ -205,7 +212,6 @@ def test_double_casts_parameters_and_computes_in_float64():
     model = mlp().eval()
     assert model.double() is model
     assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
-    assert {p.grad.dtype for p in model.parameters()} == {np.dtype(np.float64)}
     assert model(np.ones((2, 4), np.float32)).dtype == np.float64
     assert model.float() is model
     assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
@@ -264,3 +270,38 @@ def test_base_module_forward_and_backward_say_what_is_missing():
         Empty()(np.zeros(1))
     with pytest.raises(NotImplementedError, match="Empty does not define backward"):
         Empty().backward(np.zeros(1))
+
+
+def test_load_state_dict_of_something_that_is_not_a_dict_is_a_runtime_error():
+    with pytest.raises(RuntimeError, match=r"dict of arrays.*got list"):
+        mlp().load_state_dict([1, 2])
+
+
+def test_load_state_dict_errors_are_runtime_errors_like_torch():
+    with pytest.raises(RuntimeError, match="Missing key"):
+        mlp().load_state_dict({})
+    state = dict(mlp().state_dict())
+    state["0.weight"] = np.zeros((2, 2))
+    with pytest.raises(RuntimeError, match=r"size mismatch for 0\.weight"):
+        mlp().load_state_dict(state)
+
+
+def test_to_cpu_is_a_no_op_and_other_devices_or_none_are_refused():
+    model = mlp()
+    assert model.to("cpu") is model
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    assert model.to("cpu", np.float64) is model
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    with pytest.raises(ValueError, match=r"CPU only.*'cuda'"):
+        model.to("cuda")
+    with pytest.raises(TypeError, match=r"float dtype.*None"):
+        model.to(None)
+    with pytest.raises(TypeError, match="float dtype"):
+        model.to(np.int64)
+
+
+def test_to_accepts_a_torch_cpu_device(torch):
+    model = mlp()
+    assert model.to(torch.device("cpu")) is model
+    with pytest.raises(ValueError, match="CPU only"):
+        model.to(torch.device("meta"))

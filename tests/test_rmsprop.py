@@ -10,7 +10,7 @@ from bpnet import nn, optim
 
 def parameter(values, grad) -> nn.Parameter:
     p = nn.Parameter(np.array(values, np.float64))
-    p.grad[...] = grad
+    p.grad = np.array(grad, np.float64)
     return p
 
 
@@ -28,7 +28,7 @@ def test_rmsprop_second_step_worked_by_hand():
     p = parameter([0.0], [2.0])
     optimizer = optim.RMSprop([p], lr=0.1, alpha=0.5, eps=0.0)
     optimizer.step()  # v = 0.5 * 4 = 2; p = -0.1 * 2 / sqrt(2)
-    p.grad[...] = [1.0]
+    p.grad = np.array([1.0], np.float64)
     optimizer.step()  # v = 0.5 * 2 + 0.5 * 1 = 1.5; p -= 0.1 * 1 / sqrt(1.5)
     assert_allclose(optimizer.state[p]["square_avg"], [1.5])
     assert_allclose(p.data, [-0.2 / np.sqrt(2) - 0.1 / np.sqrt(1.5)])
@@ -39,7 +39,7 @@ def test_rmsprop_momentum_accumulates_the_scaled_gradient():
     optimizer = optim.RMSprop([p], lr=0.1, alpha=0.5, eps=0.0, momentum=0.9)
     optimizer.step()  # buf = 2 / sqrt(2) = sqrt(2)
     assert_allclose(optimizer.state[p]["momentum_buffer"], [np.sqrt(2)])
-    p.grad[...] = [1.0]
+    p.grad = np.array([1.0], np.float64)
     optimizer.step()  # buf = 0.9 sqrt(2) + 1 / sqrt(1.5)
     buffer = 0.9 * np.sqrt(2) + 1 / np.sqrt(1.5)
     assert_allclose(optimizer.state[p]["momentum_buffer"], [buffer])

@@ -1,5 +1,6 @@
 """bpnet.save / bpnet.load: exact round trips, atomic writes, and weights shared with PyTorch."""
 
+import io
 import zipfile
 
 import numpy as np
@@ -68,7 +69,8 @@ class Unpicklable:
 
 
 def test_failing_save_leaves_no_file_and_no_temporary_file(tmp_path):
-    with pytest.raises(RuntimeError, match="cannot be saved"):
+    # refused before writing: only numeric arrays are stored (no pickles)
+    with pytest.raises(TypeError, match=r"numeric arrays.*'bad'"):
         bpnet.save({"ok": np.zeros(3), "bad": Unpicklable()}, tmp_path / "w.npz")
     assert list(tmp_path.iterdir()) == []
 
@@ -77,11 +79,11 @@ def test_failing_save_leaves_an_existing_file_untouched(tmp_path, monkeypatch):
     path = bpnet.save(mlp(), tmp_path / "w.npz")
     before = path.read_bytes()
 
-    def broken_savez(file, **arrays):
+    def broken_write(file, arrays):
         file.write(b"half an archive")
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", broken_savez)
+    monkeypatch.setattr(bpnet.serialization, "_write_npz", broken_write)
     with pytest.raises(OSError, match="disk full"):
         bpnet.save(nn.Linear(2, 2), path)
     assert path.read_bytes() == before
@@ -89,10 +91,10 @@ def test_failing_save_leaves_an_existing_file_untouched(tmp_path, monkeypatch):
 
 
 def test_interrupted_save_cleans_up_its_temporary_file(tmp_path, monkeypatch):
-    def interrupted(file, **arrays):
+    def interrupted(file, arrays):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np, "savez", interrupted)
+    monkeypatch.setattr(bpnet.serialization, "_write_npz", interrupted)
     with pytest.raises(KeyboardInterrupt):
         bpnet.save(mlp(), tmp_path / "w.npz")
     assert list(tmp_path.iterdir()) == []
@@ -144,3 +146,119 @@ def test_weights_survive_a_round_trip_through_torch(torch, rng):
     back.load_state_dict(torch_module(model, torch).state_dict())
     for name, value in model.state_dict().items():
         assert_array_equal(back.state_dict()[name], value)
+
+
+# --- keys that np.savez could not store, and files that are not bpnet's -----------------
+
+
+def test_keys_named_like_savez_arguments_round_trip(tmp_path):
+    state = {"file": np.ones(2), "allow_pickle": np.zeros(3), "args": np.arange(2)}
+    loaded = bpnet.load(bpnet.save(state, tmp_path / "w.npz"))
+    assert list(loaded) == ["file", "allow_pickle", "args"]
+    assert_array_equal(loaded["allow_pickle"], np.zeros(3))
+
+
+@pytest.mark.parametrize(
+    "key, error, message",
+    [
+        (1, TypeError, r"string keys.*1 \(int\).*collide"),
+        ("", ValueError, "non-empty"),
+        ("__bpnet_meta", ValueError, "kept for bpnet's own metadata"),
+    ],
+)
+def test_unusable_keys_are_refused_with_a_message(tmp_path, key, error, message):
+    with pytest.raises(error, match=message):
+        bpnet.save({key: np.zeros(1), "ok": np.ones(1)}, tmp_path / "w.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_optimizer_state_dict_is_refused_at_save_time(tmp_path):
+    model = mlp()
+    optimizer = bpnet.optim.Adam(model.parameters())
+    with pytest.raises(TypeError, match="optimizer's state_dict"):
+        bpnet.save(optimizer.state_dict(), tmp_path / "opt.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_torch_save_file_is_refused_with_advice(torch, tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save(torch.nn.Linear(2, 2).state_dict(), path)
+    with pytest.raises(ValueError, match=r"looks like a PyTorch \.pt file.*torch\.load"):
+        bpnet.load(path)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "it is empty"),
+        (b"hello world", "not a zip archive"),
+        (b"\x80\x02\x8a\x0al", "pickled"),
+    ],
+)
+def test_a_file_that_is_not_a_zip_is_refused_saying_what_it_looks_like(tmp_path, content, message):
+    path = tmp_path / "w.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        bpnet.load(path)
+
+
+def test_a_single_npy_file_is_refused_with_advice(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros(3))
+    with pytest.raises(ValueError, match=r"single \.npy array"):
+        bpnet.load(tmp_path / "a.npy")
+
+
+def test_a_member_that_is_not_an_array_is_refused(tmp_path):
+    path = tmp_path / "w.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("0.weight.npy", _npy(np.zeros(2)))
+        archive.writestr("notes.txt", b"hello")
+    with pytest.raises(ValueError, match=r"'notes\.txt' is not an array"):
+        bpnet.load(path)
+
+
+def test_a_member_of_python_objects_is_refused(tmp_path):
+    path = tmp_path / "w.npz"
+    np.savez(path, a=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ValueError, match="Python objects"):
+        bpnet.load(path)
+
+
+def test_a_compressed_bomb_is_refused_from_its_declared_size_before_reading(tmp_path):
+    path = tmp_path / "bomb.npz"
+    np.savez_compressed(path, a=np.zeros(5_000_000))  # 40 MB of zeros in ~40 KB
+    assert path.stat().st_size < 200_000
+    with pytest.raises(ValueError, match=r"max_bytes=1,000,000"):
+        bpnet.load(path, max_bytes=1_000_000)
+    assert bpnet.load(path, max_bytes=None)["a"].shape == (5_000_000,)
+
+
+def test_a_header_that_lies_about_the_array_size_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "liar.npz"
+    with zipfile.ZipFile(path, "w") as archive:  # claims 800 GB, holds 8 bytes
+        archive.writestr("a.npy", _npy_header((10**11,)) + b"\0" * 8)
+    with pytest.raises(ValueError, match="declares more than"):
+        bpnet.load(path)
+
+
+def test_a_truncated_member_is_refused(tmp_path):
+    path = tmp_path / "short.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.npy", _npy_header((10,)) + b"\0" * 8)
+    with pytest.raises(ValueError, match="truncated"):
+        bpnet.load(path)
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _npy_header(shape: tuple) -> bytes:
+    """The .npy header of a float64 array of ``shape`` (magic and version included)."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "<f8", "fortran_order": False, "shape": shape}
+    )
+    return buffer.getvalue()

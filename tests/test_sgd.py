@@ -10,7 +10,7 @@ from bpnet import nn, optim
 
 def parameter(values, grad) -> nn.Parameter:
     p = nn.Parameter(np.array(values, np.float64))
-    p.grad[...] = grad
+    p.grad = np.array(grad, np.float64)
     return p
 
 
@@ -28,7 +28,7 @@ def test_sgd_momentum_first_step_copies_grad_into_buffer_then_accumulates():
     assert_allclose(optimizer.state[p]["momentum_buffer"], [0.5, 4.0])
     assert_allclose(p.data, [0.95, -2.4])
     assert not np.shares_memory(optimizer.state[p]["momentum_buffer"], p.grad)
-    p.grad[...] = [1.0, -1.0]
+    p.grad = np.array([1.0, -1.0], np.float64)
     optimizer.step()
     # step 2: buf = 0.9 * [0.5, 4] + [1, -1] = [1.45, 2.6]; p = p - 0.1 * buf
     assert_allclose(optimizer.state[p]["momentum_buffer"], [1.45, 2.6])
@@ -121,9 +121,12 @@ def test_sgd_default_arguments_match_torch(torch):
     assert {k: theirs[k] for k in ours} == ours
 
 
-def test_optimizer_zero_grad_resets_the_gradients():
+def test_optimizer_zero_grad_sets_gradients_to_none_or_zero_like_torch():
     p = parameter([1.0, 2.0], [3.0, 4.0])
     optim.SGD([p], lr=0.1).zero_grad()
+    assert p.grad is None  # PyTorch 2's default, set_to_none=True
+    p = parameter([1.0, 2.0], [3.0, 4.0])
+    optim.SGD([p], lr=0.1).zero_grad(set_to_none=False)
     assert_array_equal(p.grad, [0.0, 0.0])
 
 
@@ -172,13 +175,13 @@ def test_optimizer_state_dict_round_trip_continues_the_same_run():
     p = parameter([1.0, 2.0], [0.0, 0.0])
     optimizer = optim.SGD([p], lr=0.1, momentum=0.9)
     for step in range(3):
-        p.grad[...] = grads_for(step)
+        p.grad = np.array(grads_for(step), np.float64)
         optimizer.step()
     saved_state, saved_data = optimizer.state_dict(), p.data.copy()
     assert saved_state["param_groups"][0]["params"] == [0]
     assert set(saved_state["state"]) == {0}
     for step in range(3, 6):
-        p.grad[...] = grads_for(step)
+        p.grad = np.array(grads_for(step), np.float64)
         optimizer.step()
 
     q = parameter(saved_data, [0.0, 0.0])

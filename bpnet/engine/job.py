@@ -292,7 +292,9 @@ class _EpochMeter:
         return self.seen / max(now - self.start, 1e-9)
 
 
-def _norm(a: np.ndarray) -> float:
+def _norm(a: np.ndarray | None) -> float:
+    if a is None:  # no gradient reached the layer (zero_grad sets them to None)
+        return 0.0
     flat = a.reshape(-1)
     return math.sqrt(float(np.dot(flat, flat)))  # BLAS dot: cheaper than np.linalg.norm
 

@@ -1,7 +1,8 @@
 """Elementwise non-linearities, Softmax and Dropout.
 
 Each one keeps what its backward needs (usually its own output, which is cheaper than
-recomputing) and multiplies the incoming gradient by the local derivative.
+recomputing) and multiplies the incoming gradient by the local derivative. None has
+parameters, so ``backward(grad, input_grad=False)`` has nothing to do and returns None.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ class ReLU(Module):
     Shape: any -> same.
     """
 
+    _y = None  # the output, kept for backward
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._y = np.maximum(x, 0)
         return self._y
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * (self._y > 0)
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        y = self._saved(self._y)
+        return grad * (y > 0) if input_grad else None
 
 
 class LeakyReLU(Module):
@@ -36,12 +40,15 @@ class LeakyReLU(Module):
         super().__init__()
         self.negative_slope = negative_slope
 
+    _positive = None
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._positive = x > 0
         return np.where(self._positive, x, x * self.negative_slope)
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return np.where(self._positive, grad, grad * self.negative_slope)
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        positive = self._saved(self._positive)
+        return np.where(positive, grad, grad * self.negative_slope) if input_grad else None
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -54,13 +61,19 @@ class Sigmoid(Module):
     Shape: any -> same.
     """
 
+    _y = None
+
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # 0.5 (1 + tanh(x/2)) is the same function without overflow in exp for large |x|
-        self._y = 0.5 * (1.0 + np.tanh(0.5 * x))
+        x = np.asarray(x)
+        # exp(-|x|) never overflows, and e / (1 + e) keeps full relative precision for very
+        # negative x, where 1 - 1/(1 + e) or 0.5 (1 + tanh(x/2)) would round to 0
+        e = np.exp(-np.abs(x))
+        self._y = np.where(x >= 0, 1, e) / (1 + e)
         return self._y
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * self._y * (1.0 - self._y)
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        y = self._saved(self._y)
+        return grad * y * (1.0 - y) if input_grad else None
 
 
 class Tanh(Module):
@@ -69,12 +82,15 @@ class Tanh(Module):
     Shape: any -> same.
     """
 
+    _y = None
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._y = np.tanh(x)
         return self._y
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * (1.0 - self._y * self._y)
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        y = self._saved(self._y)
+        return grad * (1.0 - y * y) if input_grad else None
 
 
 class Softmax(Module):
@@ -86,17 +102,27 @@ class Softmax(Module):
     Shape: any -> same.
     """
 
+    _y = None
+
     def __init__(self, dim: int = -1):
         super().__init__()
         self.dim = dim
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if not -max(x.ndim, 1) <= self.dim < max(x.ndim, 1):
+            raise IndexError(
+                f"Softmax(dim={self.dim}) got input of shape {x.shape}: dim must be in "
+                f"[{-max(x.ndim, 1)}, {max(x.ndim, 1) - 1}], e.g. Softmax(dim=-1) for the last"
+            )
         shifted = np.exp(x - x.max(axis=self.dim, keepdims=True))  # shift: no overflow
         self._y = shifted / shifted.sum(axis=self.dim, keepdims=True)
         return self._y
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        y = self._y
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        y = self._saved(self._y)
+        if not input_grad:
+            return None
         return y * (grad - (grad * y).sum(axis=self.dim, keepdims=True))
 
     def extra_repr(self) -> str:
@@ -121,6 +147,8 @@ class Dropout(Module):
         self.p = p
         self._generator = generator
 
+    _mask = False  # not yet forwarded; None: the identity (evaluation, p = 0)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         if not self.training or self.p == 0.0:
             self._mask = None
@@ -131,8 +159,11 @@ class Dropout(Module):
         self._mask = keep.astype(x.dtype) * np.asarray(scale, dtype=x.dtype)
         return x * self._mask
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad if self._mask is None else grad * self._mask
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        mask = self._saved(self._mask, missing=False)
+        if not input_grad:
+            return None
+        return grad if mask is None else grad * mask
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -57,6 +57,8 @@ class Linear(Module):
             Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
         )
 
+    _x = None  # the input, kept for backward
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=self.weight.data.dtype)  # no copy when the dtype already matches
         if x.ndim == 0 or x.shape[-1] != self.in_features:
@@ -70,22 +72,23 @@ class Linear(Module):
         return y
 
     def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """dL/dW += grad.T @ x, dL/db += sum of grad over rows; returns dL/dx = grad @ W."""
-        x = getattr(self, "_x", None)
-        if x is None:
-            raise RuntimeError(f"{self!r}: call forward() before backward()")
+        """dL/dW += grad.T @ x, dL/db += sum of grad over rows; returns dL/dx = grad @ W
+        (None with ``input_grad=False``). Frozen parameters (requires_grad False) get none."""
+        x = self._saved(self._x)
         if grad.shape != x.shape[:-1] + (self.out_features,):
             raise ValueError(
                 f"{self!r} backward expected a gradient of shape "
                 f"{x.shape[:-1] + (self.out_features,)}, got {grad.shape}"
             )
         rows = grad.reshape(-1, self.out_features)
-        # np.dot is rows.T @ x; with one row per batch it is an outer product, which np.matmul
-        # computes in a plain loop ten times slower than the BLAS call np.dot makes
-        self.weight.grad += np.dot(rows.T, x.reshape(-1, self.in_features))
-        if self.bias is not None:
-            self.bias.grad += rows.sum(axis=0)
-        return grad @ self.weight.data if input_grad else None
+        weight, bias = self.weight, self.bias
+        if weight.requires_grad:
+            # np.dot is rows.T @ x; with one row per batch it is an outer product, which
+            # np.matmul computes in a plain loop ten times slower than the BLAS call np.dot makes
+            weight.accumulate_grad(np.dot(rows.T, x.reshape(-1, self.in_features)))
+        if bias is not None and bias.requires_grad:
+            bias.accumulate_grad(rows.sum(axis=0))
+        return grad @ weight.data if input_grad else None
 
     def extra_repr(self) -> str:
         return (
@@ -100,6 +103,8 @@ class Flatten(Module):
     Shape: (N, 28, 28) -> (N, 784) with the defaults ``start_dim=1, end_dim=-1``.
     """
 
+    _shape = None
+
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
         self.start_dim = start_dim
@@ -107,13 +112,24 @@ class Flatten(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
+        ndim = max(x.ndim, 1)  # torch treats a 0-d input as 1-d here
+        if not (-ndim <= self.start_dim < ndim and -ndim <= self.end_dim < ndim):
+            raise IndexError(
+                f"{self!r} got input of shape {x.shape}: start_dim and end_dim must be in "
+                f"[{-ndim}, {ndim - 1}] (the default Flatten() flattens (N, 28, 28) to (N, 784))"
+            )
+        start, end = self.start_dim % ndim, self.end_dim % ndim
+        if start > end:
+            raise ValueError(
+                f"{self!r}: start_dim must not come after end_dim (e.g. Flatten(1, -1))"
+            )
         self._shape = x.shape
-        start = self.start_dim % x.ndim
-        end = self.end_dim % x.ndim
-        return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1 :])
+        shape = x.shape if x.ndim else (1,)
+        return x.reshape(shape[:start] + (math.prod(shape[start : end + 1]),) + shape[end + 1 :])
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad.reshape(self._shape)
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        shape = self._saved(self._shape)
+        return grad.reshape(shape) if input_grad else None
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -1,8 +1,9 @@
 """A Parameter is an array the optimizer may change, paired with its gradient.
 
-``data`` holds the values and ``grad`` the gradient of the loss with respect to them.
-Backward passes add into ``grad`` (so gradients of several losses accumulate, as in
-PyTorch); ``zero_grad()`` resets it.
+``data`` holds the values and ``grad`` the gradient of the loss with respect to them, or
+None before the first backward and after ``zero_grad()`` (PyTorch's ``set_to_none``). The
+first backward writes ``grad``; later ones add into it, so the gradients of several losses
+(or of a weight used by two layers) accumulate, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ class Parameter:
 
     Attributes:
         data: the values, an ndarray (float32 unless you chose float64).
-        grad: an ndarray of the same shape and dtype, dL/d(data), accumulated by backward.
+        grad: None, or an ndarray of the same shape and dtype: dL/d(data), written by the
+            first backward after ``zero_grad()`` and accumulated by later ones.
+        requires_grad: False freezes the parameter: backward computes no gradient for it and
+            optimizers leave it unchanged.
     """
 
-    def __init__(self, data: np.ndarray):
+    def __init__(self, data: np.ndarray, requires_grad: bool = True):
         self.data = np.ascontiguousarray(data)
-        self.grad = np.zeros_like(self.data)
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -30,8 +35,29 @@ class Parameter:
     def dtype(self) -> np.dtype:
         return self.data.dtype
 
-    def zero_grad(self) -> None:
-        self.grad.fill(0)
+    def numel(self) -> int:
+        """Number of elements, as ``torch.Tensor.numel``."""
+        return self.data.size
+
+    def requires_grad_(self, requires_grad: bool = True) -> Parameter:
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradient (None), or with ``set_to_none=False`` fill it with zeros."""
+        if set_to_none or self.grad is None:
+            self.grad = None
+        else:
+            self.grad.fill(0)
+
+    def accumulate_grad(self, grad: np.ndarray) -> None:
+        """Add ``grad`` into ``.grad``; the first gradient after zero_grad is stored as is
+        (the caller hands over a fresh array), which saves a fill and an add per step."""
+        if self.grad is None:
+            self.grad = grad
+        else:
+            self.grad += grad
 
     def __repr__(self) -> str:
-        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+        flag = "" if self.requires_grad else ", requires_grad=False"
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype}{flag})"

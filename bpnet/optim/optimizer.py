@@ -3,7 +3,8 @@
 As in PyTorch, hyper-parameters live in ``param_groups`` (a list of dicts), so a
 learning rate changed there — by a scheduler or live from the web page — takes effect
 at the next ``step()``. Per-parameter state (momentum buffers, running averages) lives
-in ``state``, keyed by the Parameter.
+in ``state``, keyed by the Parameter. ``step()`` skips a parameter whose ``grad`` is None
+(no backward reached it since ``zero_grad()``) or whose ``requires_grad`` is False.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from ..nn.parameter import Parameter
 
 
 class Optimizer:
-    """Base class. Subclasses define ``_update(param, group, state)``."""
+    """Base class. Subclasses define ``_update_group(params, group)``, which updates the
+    parameters of one group that have a gradient (hyper-parameters read once per group)."""
 
     def __init__(self, params, defaults: dict):
         self.defaults = defaults
         self.param_groups: list[dict] = []
         self.state: dict[Parameter, dict] = {}
+        self._scratch: dict[tuple, np.ndarray] = {}  # reused temporaries, not state
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
@@ -54,20 +57,30 @@ class Optimizer:
         if not (isinstance(lr, numbers.Real) and np.isfinite(lr) and lr >= 0):
             raise ValueError(f"Invalid learning rate: {lr}")
 
-    def zero_grad(self) -> None:
-        """Reset every parameter's gradient to zero (backward passes add into it)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every gradient (None: the next backward writes it, later ones add into it),
+        or with ``set_to_none=False`` fill them with zeros, as PyTorch 2 does."""
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad.fill(0)
+                p.zero_grad(set_to_none)
 
     def step(self) -> None:
-        """Update every parameter once from its current ``.grad``."""
+        """Update every parameter that has a gradient once from its current ``.grad``."""
         for group in self.param_groups:
-            for p in group["params"]:
-                self._update(p, group, self.state.setdefault(p, {}))
+            params = [p for p in group["params"] if p.grad is not None and p.requires_grad]
+            if params:
+                self._update_group(params, group)
 
-    def _update(self, param: Parameter, group: dict, state: dict) -> None:
+    def _update_group(self, params: list[Parameter], group: dict) -> None:
         raise NotImplementedError
+
+    def _scratch_like(self, a: np.ndarray, slot: int = 0) -> np.ndarray:
+        """A temporary of ``a``'s shape and dtype, reused every step instead of allocated."""
+        key = (a.shape, a.dtype, slot)
+        scratch = self._scratch.get(key)
+        if scratch is None:
+            scratch = self._scratch[key] = np.empty_like(a)
+        return scratch
 
     # --- state -------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -8,7 +8,7 @@ from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
-    """PyTorch's RMSprop. Per step, with g = grad + weight_decay * p:
+    """PyTorch's RMSprop. Per step, with g = ±grad (− with ``maximize``) + weight_decay * p:
 
     ``v = alpha v + (1 - alpha) g²``; ``avg = sqrt(v) + eps`` (centered: subtract the
     running mean of g squared first); with momentum ``buf = momentum buf + g / avg`` and
@@ -24,6 +24,8 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        *,
+        maximize: bool = False,
     ):
         if not 0.0 <= alpha:
             raise ValueError(f"Invalid alpha value: {alpha}")
@@ -35,9 +37,13 @@ class RMSprop(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = dict(
             lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-            momentum=momentum, centered=centered,
+            momentum=momentum, centered=centered, maximize=maximize,
         )  # fmt: skip
         super().__init__(params, defaults)
+
+    def _update_group(self, params, group):
+        for p in params:
+            self._update(p, group, self.state.setdefault(p, {}))
 
     def _update(self, p, group, state):
         alpha, momentum = group["alpha"], group["momentum"]
@@ -49,7 +55,7 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(p.data)
         state["step"] += 1
-        g = p.grad
+        g = -p.grad if group.get("maximize") else p.grad
         if group["weight_decay"]:
             g = g + group["weight_decay"] * p.data
         square_avg = state["square_avg"]

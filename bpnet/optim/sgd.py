@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
-    """PyTorch's SGD. Per step, with g = grad + weight_decay * p:
+    """PyTorch's SGD. Per step, with g = ±grad (− with ``maximize``) + weight_decay * p:
 
     - momentum: ``buf = g`` on the first step, then ``buf = momentum * buf + (1 - dampening) * g``;
       ``g = g + momentum * buf`` with ``nesterov``, else ``g = buf``;
     - ``p = p - lr * g``.
 
-    The original project's momentum never reached the update; here the buffer is kept per
-    parameter in ``state[p]["momentum_buffer"]``.
+    The buffer is kept per parameter in ``state[p]["momentum_buffer"]``, as in PyTorch.
     """
 
     def __init__(
@@ -24,6 +25,8 @@ class SGD(Optimizer):
         dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
+        *,
+        maximize: bool = False,
     ):
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
@@ -33,24 +36,29 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = dict(
             lr=lr, momentum=momentum, dampening=dampening,
-            weight_decay=weight_decay, nesterov=nesterov,
+            weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
         )  # fmt: skip
         super().__init__(params, defaults)
 
-    def _update(self, p, group, state):
-        lr, momentum = group["lr"], group["momentum"]
-        g = p.grad
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
-        if momentum:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = g.copy()
-            else:
-                buf *= momentum
-                if group["dampening"]:
-                    buf += (1 - group["dampening"]) * g
+    def _update_group(self, params, group):
+        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        weight_decay, nesterov = group["weight_decay"], group["nesterov"]
+        maximize = group.get("maximize", False)
+        for p in params:
+            g = -p.grad if maximize else p.grad
+            if weight_decay:
+                g = g + weight_decay * p.data
+            if momentum:
+                state = self.state.setdefault(p, {})
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = g.copy()
                 else:
-                    buf += g
-            g = g + momentum * buf if group["nesterov"] else buf
-        p.data -= lr * g
+                    buf *= momentum
+                    if dampening:
+                        buf += (1 - dampening) * g
+                    else:
+                        buf += g
+                g = g + momentum * buf if nesterov else buf
+            # lr * g into a reused temporary: one allocation fewer per weight per step
+            p.data -= np.multiply(g, lr, out=self._scratch_like(p.data))
