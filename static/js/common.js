@@ -146,6 +146,7 @@ function readConfig() {
   const config = { task: page.task };
   for (const input of form.querySelectorAll("[data-field]")) {
     const { field, index, kind } = input.dataset;
+    if (input.disabled) continue; // e.g. momentum, for an optimizer without one
     if (input.validity.badInput) return { field, error: `"${input.name}" is not a number.` };
     const text = input.value.trim();
     if (text === "") continue;
@@ -180,6 +181,16 @@ async function updateLive(event) {
   const ack = await request("update", { [input.name]: Number(input.value) });
   if (refused(ack)) return;
   $("#live").textContent = `Now training with lr ${fmt(ack.lr)}, momentum ${fmt(ack.momentum)}.`;
+}
+
+/** Show the momentum input only for the optimizers that take one (their option carries
+ *  its default momentum), set to that default; otherwise it is disabled and not sent. */
+function showMomentumFor(select) {
+  const option = select.selectedOptions[0];
+  const takes = option?.dataset.momentum !== undefined;
+  $("#momentum").disabled = !takes;
+  $("#momentum-field").hidden = !takes;
+  $("#momentum").value = takes ? option.dataset.momentum : "";
 }
 
 /** Ask the server about the expression ~250 ms after the last key; show its answer below. */
@@ -306,6 +317,7 @@ export function dashboard(handlers) {
   $("#stop").addEventListener("click", async () => refused(await request("stop")));
   $("#lr").addEventListener("change", updateLive);
   $("#momentum").addEventListener("change", updateLive);
+  $("#optimizer").addEventListener("change", ({ target }) => showMomentumFor(target));
   $("#error").addEventListener("click", () => ($("#error").hidden = true));
   $("#notice").addEventListener("click", () => ($("#notice").hidden = true));
   if ($("#expression")) watchExpression($("#expression"), $("#preset"));
