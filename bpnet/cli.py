@@ -39,6 +39,11 @@ def _numbers(kind):
     return parse
 
 
+def _words(text: str) -> list[str]:
+    """``x,y,sinx`` -> ``["x", "y", "sinx"]`` (the config says which words are allowed)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """``bpnet train <task>`` for every task in the registry, with a flag per config field."""
     parser = _Parser(prog="bpnet", description="Train small neural networks and watch them learn.")
@@ -75,6 +80,9 @@ def _add_flag(group, config, field: str, info, default) -> None:
         kwargs["metavar"] = "{" + ",".join(args) + "}"
     elif origin is list and _base(args[0]) in (int, float):
         kwargs["type"] = _numbers(_base(args[0]))
+    elif origin is list and typing.get_origin(args[0]) is typing.Literal:
+        kwargs["type"] = _words
+        kwargs["metavar"] = ",".join(typing.get_args(args[0]))
     elif annotation in (int, float, str):
         kwargs["type"] = annotation
     else:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bpnet.engine import TASKS, defaults
+from bpnet.engine.config import TrainingConfig
 from bpnet.engine.registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS, momentum_optimizers
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text()
@@ -59,3 +60,17 @@ def test_shared_defaults_are_the_task_defaults(field):
     assert [json.loads(c) if c[0] in "[0123456789" else c for c in cells] == [
         defaults(task)[field] for task in tasks
     ]
+
+
+def test_the_classify_table_has_every_field_its_choices_and_defaults():
+    from bpnet.datasets.planar import FEATURES, GENERATORS
+    from bpnet.engine.tasks.classify import REGULARIZATIONS, ClassifyConfig
+
+    _, rows = table_after("classify (two classes of points")
+    own = set(ClassifyConfig.model_fields) - set(TrainingConfig.model_fields) - {"task"}
+    assert set(rows) == own
+    assert quoted(rows["dataset"][2]) == [*GENERATORS, "points"]
+    assert quoted(rows["features"][2]) == list(FEATURES)
+    assert quoted(rows["regularization"][2])[: len(REGULARIZATIONS)] == list(REGULARIZATIONS)
+    for field, row in rows.items():
+        assert json.loads(quoted(row[3])[0]) == defaults("classify")[field], field

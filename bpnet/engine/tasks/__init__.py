@@ -12,6 +12,7 @@ from typing import Any
 from ...errors import ConfigError
 from ..config import TrainingConfig, _kind, as_dict, validate
 from .base import Task, TaskSpec, as_list, build_mlp, build_optimizer
+from .classify import CLASSIFY, ClassifyConfig, ClassifyTask
 from .functions import (
     CURVE,
     SURFACE,
@@ -23,7 +24,7 @@ from .functions import (
 )
 from .mnist import MNIST, MnistConfig, MnistTask
 
-TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (CURVE, SURFACE, MNIST)}
+TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (CURVE, SURFACE, MNIST, CLASSIFY)}
 
 
 def parse_config(data: Any) -> TrainingConfig:
@@ -59,6 +60,8 @@ def _or(names) -> str:
 
 __all__ = [
     "TASKS",
+    "ClassifyConfig",
+    "ClassifyTask",
     "CurveConfig",
     "CurveTask",
     "FunctionTask",
