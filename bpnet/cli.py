@@ -1,4 +1,4 @@
-"""The command line: ``bpnet train curve|surface|mnist [options]``.
+"""The command line: ``bpnet train <task> [options]``, one task per entry of the registry.
 
 It turns flags into a training config, runs a job through the same engine the web app
 uses, and shows its events as tqdm progress bars and a line of metrics per epoch, or as
@@ -11,11 +11,13 @@ import argparse
 import json
 import sys
 import threading
+import typing
+from typing import Annotated
 
-from .engine import ConfigError, TrainingJob, defaults, parse_config
+from .engine import TASKS, ConfigError, TrainingJob, defaults, parse_config
+from .engine.config import TrainingConfig, describe
 
-# flag -> config field, for the flags whose names differ from the field
-_FIELD_OF_FLAG = {"expr": "expression"}
+# the flags whose names differ from their config field
 _FLAG_OF_FIELD = {"expression": "--expr"}
 
 
@@ -37,59 +39,76 @@ def _numbers(kind):
     return parse
 
 
+def _words(text: str) -> list[str]:
+    """``x,y,sinx`` -> ``["x", "y", "sinx"]`` (the config says which words are allowed)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """``bpnet train <task>`` for every task in the registry, with a flag per config field."""
     parser = _Parser(prog="bpnet", description="Train small neural networks and watch them learn.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train = commands.add_parser("train", help="train a network on a task")
     tasks = train.add_subparsers(dest="task", required=True, parser_class=_Parser)
-    for task, help_text in [
-        ("curve", "fit y = f(x), e.g. --expr 'sin(x)'"),
-        ("surface", "fit z = f(x, y), e.g. --expr 'sin(x)*cos(y)'"),
-        ("mnist", "classify handwritten digits"),
-    ]:
-        sub = tasks.add_parser(task, help=help_text)
-        d = defaults(task)
-        net = sub.add_argument_group("network and training")
-        net.add_argument(
-            "--hidden", type=_numbers(int), help=f"hidden sizes (default {d['hidden']})"
-        )
-        net.add_argument(
-            "--activation", help=f"relu, tanh, sigmoid, leaky_relu ({d['activation']})"
-        )
-        net.add_argument(
-            "--optimizer", help=f"sgd, momentum, nesterov, adam, adamw, rmsprop ({d['optimizer']})"
-        )
-        net.add_argument("--lr", type=float, help=f"learning rate ({d['lr']})")
-        net.add_argument("--momentum", type=float, help=f"momentum ({d['momentum']})")
-        net.add_argument("--weight-decay", type=float, help="weight decay (0)")
-        net.add_argument("--lr-schedule", help=f"constant or cosine ({d['lr_schedule']})")
-        net.add_argument("--batch-size", type=int, help=f"batch size ({d['batch_size']})")
-        net.add_argument("--epochs", type=int, help=f"epochs ({d['epochs']})")
-        net.add_argument("--seed", type=int, help="random seed (0)")
-        data = sub.add_argument_group("data")
-        if task == "mnist":
-            data.add_argument("--dataset", help="mnist or fashion-mnist (mnist)")
-            data.add_argument("--train-subset", type=int, help="train on the first N images")
-            data.add_argument(
-                "--sample-every", type=int, help="draw validation digits every N epochs"
-            )
-        else:
-            data.add_argument("--expr", help=f"the formula ({d['expression']!r})")
-            data.add_argument("--x-range", type=_numbers(float), help=f"min,max ({d['x_range']})")
-            if task == "surface":
-                data.add_argument(
-                    "--y-range", type=_numbers(float), help=f"min,max ({d['y_range']})"
-                )
-            data.add_argument("--n-train", type=int, help=f"training points ({d['n_train']})")
-            data.add_argument("--n-val", type=int, help=f"validation points ({d['n_val']})")
-            data.add_argument(
-                "--noise", type=float, help=f"noise on training targets ({d['noise']})"
-            )
-            data.add_argument("--grid", type=int, help=f"plotting grid size ({d['grid']})")
+    shared = TrainingConfig.model_fields
+    for name, spec in TASKS.items():
+        sub = tasks.add_parser(name, help=spec.summary, description=spec.summary)
+        d = defaults(name)
+        groups = {
+            True: sub.add_argument_group("network and training"),
+            False: sub.add_argument_group("data"),
+        }
+        for field, info in spec.config.model_fields.items():
+            if field != "task":
+                _add_flag(groups[field in shared], spec.config, field, info, d[field])
         out = sub.add_argument_group("output")
         out.add_argument("--save", metavar="PATH", help="save the trained weights to PATH (.npz)")
         out.add_argument("--json", action="store_true", help="print events as JSON lines")
     return parser
+
+
+def _add_flag(group, config, field: str, info, default) -> None:
+    """One flag for one config field, its type and choices read from the field's type."""
+    annotation = info.annotation
+    if type(None) in typing.get_args(annotation):  # "int | None": the flag is the int
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    annotation = _base(annotation)
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    kwargs: dict = {}
+    if origin is typing.Literal:
+        kwargs["choices"] = list(args)
+        kwargs["metavar"] = "{" + ",".join(args) + "}"
+    elif origin is list and _base(args[0]) in (int, float):
+        kwargs["type"] = _numbers(_base(args[0]))
+    elif origin is list and typing.get_origin(args[0]) is typing.Literal:
+        kwargs["type"] = _words
+        kwargs["metavar"] = ",".join(typing.get_args(args[0]))
+    elif annotation in (int, float, str):
+        kwargs["type"] = annotation
+    else:
+        return  # structured fields (e.g. a list of points) come through the web page only
+    if isinstance(default, list):
+        shown = ",".join(str(v) for v in default)  # as typed: 64,64
+    else:
+        shown = (
+            "none"
+            if default is None
+            else (
+                repr(default)
+                if isinstance(default, str) and origin is not typing.Literal
+                else default
+            )
+        )
+    words = describe(config, field)
+    flag = _FLAG_OF_FIELD.get(field, "--" + field.replace("_", "-"))
+    group.add_argument(flag, dest=field, help=f"{words} (default {shown})", **kwargs)
+
+
+def _base(annotation):
+    """``Annotated[int, Field(...)]`` -> ``int``."""
+    return (
+        typing.get_args(annotation)[0] if typing.get_origin(annotation) is Annotated else annotation
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> dict:
@@ -97,7 +116,7 @@ def config_from_args(args: argparse.Namespace) -> dict:
     config = {"task": args.task}
     for flag, value in vars(args).items():
         if flag not in skip and value is not None:
-            config[_FIELD_OF_FLAG.get(flag, flag)] = value
+            config[flag] = value
     return config
 
 

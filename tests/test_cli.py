@@ -81,6 +81,8 @@ def test_mnist_saves_weights_that_load_back(tmp_path, capsys):
         (["train", "mnist", "--expr", "x"], "--expr"),
         (["train", "mnist", "--optimizer", "lbfgs"], "--optimizer"),
         (["train", "chess"], "task"),
+        (["train", "classify", "--features", "x,z"], "--features"),
+        (["train", "classify", "--noise", "0.9"], "--noise"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line_naming_the_flag(argv, flag, capsys):
@@ -90,6 +92,16 @@ def test_bad_flags_exit_2_with_one_line_naming_the_flag(argv, flag, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert flag in err
+
+
+def test_classify_takes_features_and_regularisation_as_flags(capsys):
+    argv = ["train", "classify", "--dataset", "spiral", "--features", "x,y,sinx,siny",
+            "--regularization", "l2", "--reg-rate", "0.001", "--epochs", "3", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    dataset = next(e for e in events if e["event"] == "dataset")
+    assert dataset["config"]["features"] == ["x", "y", "sinx", "siny"]
+    assert dataset["config"]["regularization"] == "l2"
 
 
 def test_python_dash_m_bpnet_runs():

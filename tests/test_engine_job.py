@@ -15,6 +15,7 @@ SMALL = {
     "curve": {"task": "curve", "epochs": 60, "hidden": [16, 16], "n_train": 64, "n_val": 32},
     "surface": {"task": "surface", "epochs": 25, "hidden": [16, 16], "n_train": 200, "grid": 10},
     "mnist": {"task": "mnist", "epochs": 2, "hidden": [32], "train_subset": 2000, "lr": 0.1},
+    "classify": {"task": "classify", "epochs": 20, "dataset": "xor"},
 }
 
 
@@ -29,7 +30,7 @@ def of_kind(events, kind):
     return [e for e in events if e["event"] == kind]
 
 
-@pytest.mark.parametrize("task", ["curve", "surface", "mnist"])
+@pytest.mark.parametrize("task", list(SMALL))
 def test_each_task_trains_to_finished_with_falling_loss(task):
     job, events = run_job(SMALL[task])
     assert job.state == "finished", job.message

@@ -34,12 +34,15 @@ FUZZ = settings(
 )
 MESSAGE_LIMIT = 64 * 1024  # MAX_MESSAGE_BYTES in webapp.DEFAULT_CONFIG
 
-# Small, valid starting points: an accepted start is cheap, and is stopped at once.
+# Small, valid starting points: an accepted start is cheap, and is stopped at once. The
+# optimizer takes a momentum, so that any momentum in range is valid (others refuse one).
 BASE = {
-    "curve": {"task": "curve", "hidden": [4], "epochs": 3, "n_train": 16, "n_val": 8, "grid": 10},
+    "curve": {"task": "curve", "hidden": [4], "epochs": 3, "n_train": 16, "n_val": 8, "grid": 10,
+              "optimizer": "momentum"},
     "surface": {"task": "surface", "hidden": [4], "epochs": 3, "n_train": 16, "n_val": 8,
-                "grid": 5},
-    "mnist": {"task": "mnist", "hidden": [4], "epochs": 1, "train_subset": 100},
+                "grid": 5, "optimizer": "momentum"},
+    "mnist": {"task": "mnist", "hidden": [4], "epochs": 1, "train_subset": 100,
+              "optimizer": "momentum"},
 }  # fmt: skip
 
 
@@ -319,8 +322,9 @@ def test_validate_refuses_each_bad_field_by_name(client, quiet_log, case):
 
 @pytest.fixture(scope="module")
 def paused_job(client):
-    """A long SGD job (so momentum applies), paused so it costs no CPU while fuzzed."""
-    config = {**BASE["curve"], "epochs": 100_000, "optimizer": "sgd"}
+    """A long SGD-with-momentum job (so momentum applies), paused so it costs no CPU while
+    fuzzed."""
+    config = {**BASE["curve"], "epochs": 100_000, "optimizer": "momentum"}
     ack = client.emit("start", config, callback=True)
     assert ack["ok"], ack
     assert client.emit("pause", callback=True) == {"ok": True}

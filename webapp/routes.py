@@ -1,14 +1,19 @@
-"""Page routes: the index and the three training pages.
+"""Page routes: the index and one training page per task in the registry.
 
 Each page is a template plus one small script; the training itself happens over
-Socket.IO (``events.py``). plotly.js is served from the installed ``plotly`` package,
-so no request ever leaves the machine.
+Socket.IO (``events.py``). Menus and default values are rendered from the registry, so
+a page offers exactly what the engine accepts. plotly.js is served from the installed
+``plotly`` package, so no request ever leaves the machine.
 """
 
+import typing
 from pathlib import Path
 
 import plotly
 from flask import Blueprint, render_template, send_file
+
+from bpnet.engine import TASKS, defaults
+from bpnet.engine.registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 
 bp = Blueprint("pages", __name__)
 
@@ -16,24 +21,45 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 ONE_WEEK = 7 * 24 * 3600
 
 
+@bp.app_context_processor
+def registry():
+    """What every template may use: the tasks (for the nav) and the shared vocabularies."""
+    return {
+        "tasks": TASKS,
+        "activations": list(ACTIVATIONS),
+        "optimizers": OPTIMIZERS,
+        "schedules": LR_SCHEDULES,
+    }
+
+
 @bp.get("/")
 def index():
     return render_template("index.html")
 
 
-@bp.get("/curve")
-def curve():
-    return render_template("curve.html", task="curve")
+def _choices(config) -> dict[str, list[str]]:
+    """Each field with a fixed set of values (a ``Literal``), and those values, for menus."""
+    return {
+        field: list(typing.get_args(info.annotation))
+        for field, info in config.model_fields.items()
+        if typing.get_origin(info.annotation) is typing.Literal
+    }
 
 
-@bp.get("/surface")
-def surface():
-    return render_template("surface.html", task="surface")
+def _page(name: str):
+    spec = TASKS[name]
+
+    def page():
+        return render_template(
+            f"{name}.html", task=name, spec=spec, d=defaults(name), choices=_choices(spec.config)
+        )
+
+    page.__name__ = name
+    return page
 
 
-@bp.get("/mnist")
-def mnist():
-    return render_template("mnist.html", task="mnist")
+for _name in TASKS:
+    bp.add_url_rule(f"/{_name}", endpoint=_name, view_func=_page(_name))
 
 
 @bp.get("/vendor/plotly.min.js")

@@ -6,8 +6,9 @@ of Flask or of terminals: each front end decides where the events go.
 """
 
 from ..errors import ConfigError
-from .config import TASKS, as_dict, defaults, parse_config, parse_update
+from .config import as_dict, parse_update
 from .job import TrainingJob
+from .tasks import TASKS, defaults, parse_config
 
 __all__ = [
     "TASKS",

@@ -1,18 +1,25 @@
-"""Training configs: what a job may be asked to do, validated field by field.
+"""Training configs: the fields every task shares, validated field by field.
 
-``parse_config(dict)`` turns what a user or a browser sent into a config object, or
-raises ``ConfigError`` naming the field and what is allowed. The limits here protect a
-shared server as much as they guide a learner; docs/protocol.md lists them.
+Each task's config class (``tasks/…``) extends ``TrainingConfig``; ``tasks.parse_config``
+turns what a user or a browser sent into one, or raises ``ConfigError`` naming the field
+and what is allowed. The limits protect a shared server as much as they guide a learner;
+docs/protocol.md lists them.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import ConfigError, ExpressionError
+from ..errors import ConfigError
+from .registry import (
+    OPTIMIZERS,
+    ActivationName,
+    OptimizerName,
+    ScheduleName,
+    momentum_optimizers,
+)
 
 Units = Annotated[int, Field(ge=1, le=1024)]
 Hidden = Annotated[list[Units], Field(min_length=1, max_length=6)]
@@ -20,89 +27,56 @@ Range = Annotated[
     list[Annotated[float, Field(ge=-1000, le=1000)]], Field(min_length=2, max_length=2)
 ]
 SampleCount = Annotated[int, Field(ge=1, le=100_000)]
-
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
+Momentum = Annotated[float, Field(ge=0, lt=1)]
 
 
-class _Config(BaseModel):
+class TrainingConfig(BaseModel):
+    """The fields every task shares: the network and how it trains. Each task's config
+    (in its module under ``tasks/``) adds its data fields and may change the defaults."""
+
     # strict: "0.1" is not a number and true is not an integer; extra fields are refused
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
-    hidden: Hidden = [64, 64]
-    activation: Literal["relu", "tanh", "sigmoid", "leaky_relu"] = "tanh"
-    optimizer: Literal["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"] = "adam"
-    lr: Annotated[float, Field(gt=0, le=10)] = 0.01
-    momentum: Annotated[float, Field(ge=0, lt=1)] | None = None  # None: the optimizer's default
-    weight_decay: Annotated[float, Field(ge=0, le=1)] = 0.0
-    lr_schedule: Literal["constant", "cosine"] = "constant"
-    batch_size: Annotated[int, Field(ge=1, le=4096)] = 32
-    epochs: Annotated[int, Field(ge=1, le=100_000)] = 500
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    hidden: Hidden = Field([64, 64], description="units per hidden layer")
+    activation: ActivationName = Field("tanh", description="activation between layers")
+    optimizer: OptimizerName = Field("adam", description="optimizer")
+    lr: Annotated[float, Field(gt=0, le=10)] = Field(0.01, description="learning rate")
+    momentum: Momentum | None = Field(
+        None, description="momentum, for the optimizers that take one (none: their default)"
+    )
+    weight_decay: Annotated[float, Field(ge=0, le=1)] = Field(0.0, description="weight decay")
+    lr_schedule: ScheduleName = Field("constant", description="learning-rate schedule")
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = Field(32, description="batch size")
+    epochs: Annotated[int, Field(ge=1, le=100_000)] = Field(500, description="epochs")
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = Field(0, description="random seed")
+
+    @model_validator(mode="after")
+    def _momentum_applies(self):
+        if self.momentum is not None and OPTIMIZERS[self.optimizer].momentum is None:
+            raise ValueError(f"momentum: {momentum_refusal(self.optimizer)}")
+        return self
 
     @property
     def momentum_value(self) -> float:
-        """0.9 for ``momentum``/``nesterov`` unless set; 0 unless set for ``sgd``/``rmsprop``;
-        Adam and AdamW keep their own moments and use none."""
-        if self.optimizer in ("adam", "adamw"):
+        """The momentum the optimizer uses: the config's, else the optimizer's default
+        (0.9 for momentum and nesterov, 0 for rmsprop); 0 for optimizers without one."""
+        default = OPTIMIZERS[self.optimizer].momentum
+        if default is None:
             return 0.0
-        if self.momentum is not None:
-            return self.momentum
-        return 0.9 if self.optimizer in ("momentum", "nesterov") else 0.0
+        return default if self.momentum is None else self.momentum
+
+    def check(self) -> None:
+        """Checks beyond the fields' types, run by ``parse_config`` (e.g. that a formula
+        evaluates); raises ConfigError. Nothing to check here."""
 
 
-class _FunctionConfig(_Config):
-    expression: Annotated[str, Field(max_length=200)] = "sin(x)"
-    n_train: Annotated[int, Field(ge=2, le=100_000)] = 200
-    n_val: SampleCount = 100
-    noise: Annotated[float, Field(ge=0, le=10)] = 0.05
-
-    @model_validator(mode="after")
-    def _ranges_increase(self):
-        for name in ("x_range", "y_range"):
-            low_high = getattr(self, name, None)
-            if low_high is not None and not low_high[0] < low_high[1]:
-                raise ValueError(f"{name}: the minimum must be below the maximum, got {low_high}")
-        return self
-
-
-class CurveConfig(_FunctionConfig):
-    """Fit y = f(x) typed by the user."""
-
-    task: Literal["curve"] = "curve"
-    x_range: Range = [-3.1416, 3.1416]
-    grid: Annotated[int, Field(ge=10, le=2000)] = 200
-
-
-class SurfaceConfig(_FunctionConfig):
-    """Fit z = f(x, y) typed by the user."""
-
-    task: Literal["surface"] = "surface"
-    expression: Annotated[str, Field(max_length=200)] = "sin(x)*cos(y)"
-    x_range: Range = [-2.0, 2.0]
-    y_range: Range = [-2.0, 2.0]
-    n_train: Annotated[int, Field(ge=2, le=100_000)] = 1000
-    n_val: SampleCount = 300
-    grid: Annotated[int, Field(ge=5, le=100)] = 40
-    batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
-    epochs: Annotated[int, Field(ge=1, le=100_000)] = 300
-
-
-class MnistConfig(_Config):
-    """Classify handwritten digits (or Fashion-MNIST clothes)."""
-
-    task: Literal["mnist"] = "mnist"
-    dataset: Literal["mnist", "fashion-mnist"] = "mnist"
-    train_subset: Annotated[int, Field(ge=100, le=60_000)] | None = None
-    sample_every: Annotated[int, Field(ge=1, le=1000)] = 1
-    hidden: Hidden = [256, 128]
-    activation: Literal["relu", "tanh", "sigmoid", "leaky_relu"] = "relu"
-    optimizer: Literal["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"] = "nesterov"
-    lr: Annotated[float, Field(gt=0, le=10)] = 0.05
-    # annealing to 0 over the run lands the last epochs at >= 98% instead of hovering near it
-    lr_schedule: Literal["constant", "cosine"] = "cosine"
-    batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
-    epochs: Annotated[int, Field(ge=1, le=100_000)] = 10
+def momentum_refusal(optimizer: str) -> str:
+    """Why a momentum is refused for ``optimizer``, and where it applies."""
+    users = momentum_optimizers()
+    return (
+        f"{optimizer} takes no momentum; momentum applies to {', '.join(users[:-1])} and "
+        f'{users[-1]} (e.g. optimizer "momentum" with momentum 0.9)'
+    )
 
 
 class LiveUpdate(BaseModel):
@@ -111,34 +85,6 @@ class LiveUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     lr: Annotated[float, Field(gt=0, le=10)] | None = None
     momentum: Annotated[float, Field(ge=0, lt=1)] | None = None
-
-
-TASKS: dict[str, type[_Config]] = {
-    "curve": CurveConfig,
-    "surface": SurfaceConfig,
-    "mnist": MnistConfig,
-}
-Config = CurveConfig | SurfaceConfig | MnistConfig
-
-
-def parse_config(data: Any) -> Config:
-    """Validate a dict such as ``{"task": "curve", "expression": "sin(x)", "epochs": 300}``.
-
-    Raises:
-        ConfigError: naming the first bad field and what it allows.
-    """
-    if not isinstance(data, dict):
-        raise ConfigError(None, f"a training config must be an object, got {_kind(data)}")
-    task = data.get("task")
-    if not isinstance(task, str) or task not in TASKS:
-        shown = repr(task) if isinstance(task, str) else _kind(task)
-        raise ConfigError("task", f"unknown task {shown[:40]}; choose curve, surface or mnist")
-    config = validate(TASKS[task], data)
-    if isinstance(config, _FunctionConfig):
-        _check_expression(config)
-    else:
-        _check_dataset(config)
-    return config
 
 
 def parse_update(data: Any) -> LiveUpdate:
@@ -174,61 +120,38 @@ def _config_error(model: type[BaseModel], error: dict) -> ConfigError:
     return ConfigError(field, f"{field} {message}{shown}")
 
 
-def _check_expression(config: _FunctionConfig) -> None:
-    """Compile the formula and evaluate it on the plotting grid, so a bad formula is
-    refused at start rather than failing the job a moment later."""
-    from ..expr import compile_expression
-
-    xs = np.linspace(*config.x_range, config.grid)
-    try:
-        if config.task == "curve":
-            compile_expression(config.expression, ("x",))(xs)
-        else:
-            ys = np.linspace(*config.y_range, config.grid)
-            compile_expression(config.expression, ("x", "y"))(*np.meshgrid(xs, ys))
-    except ExpressionError as exc:
-        raise ConfigError("expression", f"expression: {exc}") from None
-
-
-def _check_dataset(config: MnistConfig) -> None:
-    from ..datasets import available_datasets
-
-    if not available_datasets().get(config.dataset, False):
-        raise ConfigError(
-            "dataset",
-            f"{config.dataset} is not installed on this server; an administrator can add it "
-            f"with: apt-get install dataset-fashion-mnist",
-        )
+def describe(model: type[BaseModel], field: str) -> str:
+    """A field's description, from the class that first declared it (a subclass that
+    only changes the default does not repeat it)."""
+    for cls in model.__mro__:
+        info = getattr(cls, "model_fields", {}).get(field)
+        if info is not None and info.description:
+            return info.description
+    return field.replace("_", " ")
 
 
 def _kind(value: Any) -> str:
     return "nothing" if value is None else type(value).__name__
 
 
-def as_dict(config: Config) -> dict:
+def as_dict(config: TrainingConfig) -> dict:
     """The full config with defaults filled in (JSON-safe)."""
     data = config.model_dump()
-    data["momentum"] = config.momentum_value
+    # the momentum in use, or null for an optimizer without one (so the dict parses back)
+    uses_momentum = OPTIMIZERS[config.optimizer].momentum is not None
+    data["momentum"] = config.momentum_value if uses_momentum else None
     return data
 
 
-def defaults(task: str) -> dict:
-    """A task's default config as a dict."""
-    return as_dict(TASKS[task]())
-
-
 __all__ = [
-    "ACTIVATIONS",
-    "OPTIMIZERS",
-    "TASKS",
-    "Config",
-    "CurveConfig",
+    "Hidden",
     "LiveUpdate",
-    "MnistConfig",
-    "SurfaceConfig",
+    "Range",
+    "SampleCount",
+    "TrainingConfig",
     "as_dict",
-    "defaults",
-    "parse_config",
+    "describe",
+    "momentum_refusal",
     "parse_update",
     "validate",
 ]

@@ -18,7 +18,8 @@ import numpy as np
 
 from .. import optim
 from ..errors import ConfigError
-from .config import Config, LiveUpdate, parse_update
+from .config import LiveUpdate, TrainingConfig, momentum_refusal, parse_update
+from .registry import OPTIMIZERS
 from .tasks import build_optimizer, build_task
 
 Emit = Callable[[dict], object]
@@ -43,7 +44,7 @@ class TrainingJob:
         model: the network, once built (read it after ``run`` to save the weights).
     """
 
-    def __init__(self, config: Config, job_id: str | None = None):
+    def __init__(self, config: TrainingConfig, job_id: str | None = None):
         self.id = job_id or uuid.uuid4().hex[:12]
         self.config = config
         self.state = "created"
@@ -77,12 +78,8 @@ class TrainingJob:
             ConfigError: a field is unknown or out of range, or momentum does not apply.
         """
         update = parse_update(changes)
-        if update.momentum is not None and self.config.optimizer in ("adam", "adamw"):
-            raise ConfigError(
-                "momentum",
-                f"momentum does not apply to {self.config.optimizer}; "
-                f"it applies to sgd, momentum, nesterov and rmsprop",
-            )
+        if update.momentum is not None and OPTIMIZERS[self.config.optimizer].momentum is None:
+            raise ConfigError("momentum", momentum_refusal(self.config.optimizer))
         with self._lock:
             self._pending = update
             self.lr = update.lr if update.lr is not None else self.lr

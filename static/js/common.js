@@ -78,6 +78,16 @@ async function updateLive(event) {
   $("#live").textContent = `Now training with lr ${fmt(ack.lr)}, momentum ${fmt(ack.momentum)}.`;
 }
 
+/** Show the momentum input only for the optimizers that take one (their option carries
+ *  its default momentum), set to that default; otherwise it is disabled and not sent. */
+function showMomentumFor(select) {
+  const option = select.selectedOptions[0];
+  const takes = option?.dataset.momentum !== undefined;
+  $("#momentum").disabled = !takes;
+  $("#momentum-field").hidden = !takes;
+  $("#momentum").value = takes ? option.dataset.momentum : "";
+}
+
 /** After a reconnect the server may have ended the job: ask, and say so plainly. */
 async function checkAfterReconnect() {
   const watched = bpnet.jobId;
@@ -178,6 +188,7 @@ export function dashboard(handlers) {
   $("#stop").addEventListener("click", async () => refused(await request("stop")));
   $("#lr").addEventListener("change", updateLive);
   $("#momentum").addEventListener("change", updateLive);
+  $("#optimizer").addEventListener("change", ({ target }) => showMomentumFor(target));
   $("#error").addEventListener("click", () => ($("#error").hidden = true));
   $("#notice").addEventListener("click", () => ($("#notice").hidden = true));
   if ($("#expression")) watchExpression($("#expression"), $("#preset"), page.task);

@@ -37,6 +37,7 @@ export function readConfig(task) {
   const config = { task };
   for (const input of form.querySelectorAll("[data-field]")) {
     const { field, index, kind } = input.dataset;
+    if (input.disabled) continue; // e.g. momentum, for an optimizer without one
     if (input.validity.badInput) return { field, error: `"${input.name}" is not a number.` };
     const text = input.value.trim();
     if (text === "") continue;

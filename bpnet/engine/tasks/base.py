@@ -7,18 +7,14 @@ and what the page should see. The job loop (``job.py``) is the same for every ta
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ... import nn, optim
-from ..config import Config, as_dict
-
-ACTIVATIONS = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "leaky_relu": nn.LeakyReLU,
-}
+from .. import registry
+from ..config import TrainingConfig, as_dict
+from ..registry import ACTIVATIONS
 
 
 def build_mlp(sizes: list[int], activation: str, generator: np.random.Generator) -> nn.Sequential:
@@ -29,18 +25,11 @@ def build_mlp(sizes: list[int], activation: str, generator: np.random.Generator)
     return nn.Sequential(*layers[:-1])
 
 
-def build_optimizer(config: Config, params) -> optim.Optimizer:
-    name, lr, wd, momentum = config.optimizer, config.lr, config.weight_decay, config.momentum_value
-    if name == "sgd":
-        return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd)
-    if name in ("momentum", "nesterov"):
-        nesterov = name == "nesterov" and momentum > 0
-        return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd, nesterov=nesterov)
-    if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=wd)
-    if name == "adamw":
-        return optim.AdamW(params, lr=lr, weight_decay=wd)
-    return optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=wd)
+def build_optimizer(config: TrainingConfig, params) -> optim.Optimizer:
+    """The config's optimizer over ``params`` (see ``registry.OPTIMIZERS``)."""
+    return registry.build_optimizer(
+        config.optimizer, params, config.lr, config.weight_decay, config.momentum_value
+    )
 
 
 def as_list(values: np.ndarray, digits: int = 6) -> list:
@@ -54,7 +43,7 @@ class Task:
     max_epoch_rate = 20.0  # epoch events per second at most (the page can't show more)
     reports_progress = False  # within-epoch progress events, for long epochs
 
-    def __init__(self, config: Config):
+    def __init__(self, config: TrainingConfig):
         self.config = config
         self.rng_init, self.rng_shuffle, self.rng_samples = np.random.default_rng(
             config.seed
@@ -79,3 +68,25 @@ class Task:
     def evaluate(self, model: nn.Module, epoch: int) -> dict:
         """Validation loss and the task's picture, for an ``epoch`` event."""
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task as every front end sees it. The page is ``templates/<name>.html`` with its
+    script ``static/js/<name>.js``; the CLI command is ``bpnet train <name>``.
+
+    Attributes:
+        name: the config's ``task`` value, e.g. ``"curve"``.
+        title: the nav link and page title, e.g. ``"Curve"``.
+        summary: one line for the CLI's help and the index page.
+        config: the config class (a ``TrainingConfig``).
+        task: the ``Task`` class that runs it.
+        presets: named example formulas (name -> formula) for tasks with an expression.
+    """
+
+    name: str
+    title: str
+    summary: str
+    config: type[TrainingConfig]
+    task: type[Task]
+    presets: dict[str, str] = field(default_factory=dict)

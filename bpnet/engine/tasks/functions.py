@@ -6,12 +6,76 @@ targets, and each epoch the page gets the network's curve or surface on a dense 
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import numpy as np
+from pydantic import Field, model_validator
 
 from ... import nn
 from ...data import DataLoader
-from ..config import CurveConfig, SurfaceConfig
-from .base import Task, as_list
+from ...datasets import functions
+from ...errors import ConfigError, ExpressionError
+from ...expr import compile_expression
+from ..config import Range, SampleCount, TrainingConfig
+from .base import Task, TaskSpec, as_list
+
+Expression = Annotated[str, Field(max_length=200)]
+
+
+class FunctionConfig(TrainingConfig):
+    expression: Expression = Field(functions.CURVE_PRESETS["sine"], description="the formula")
+    n_train: Annotated[int, Field(ge=2, le=100_000)] = Field(200, description="training points")
+    n_val: SampleCount = Field(100, description="validation points")
+    noise: Annotated[float, Field(ge=0, le=10)] = Field(
+        0.05, description="noise on training targets, relative to their std"
+    )
+
+    @model_validator(mode="after")
+    def _ranges_increase(self):
+        for name in ("x_range", "y_range"):
+            low_high = getattr(self, name, None)
+            if low_high is not None and not low_high[0] < low_high[1]:
+                raise ValueError(f"{name}: the minimum must be below the maximum, got {low_high}")
+        return self
+
+    def check(self) -> None:
+        """Compile the formula and evaluate it on the plotting grid, so a bad formula is
+        refused at start rather than failing the job a moment later."""
+        xs = np.linspace(*self.x_range, self.grid)
+        try:
+            if self.task == "curve":
+                compile_expression(self.expression, ("x",))(xs)
+            else:
+                ys = np.linspace(*self.y_range, self.grid)
+                compile_expression(self.expression, ("x", "y"))(*np.meshgrid(xs, ys))
+        except ExpressionError as exc:
+            raise ConfigError("expression", f"expression: {exc}") from None
+
+
+class CurveConfig(FunctionConfig):
+    """Fit y = f(x) typed by the user."""
+
+    task: Literal["curve"] = "curve"
+    x_range: Range = Field([-3.1416, 3.1416], description="x min,max")
+    grid: Annotated[int, Field(ge=10, le=2000)] = Field(
+        200, description="points of the plotted curve"
+    )
+
+
+class SurfaceConfig(FunctionConfig):
+    """Fit z = f(x, y) typed by the user."""
+
+    task: Literal["surface"] = "surface"
+    expression: Expression = functions.SURFACE_PRESETS["sin-cos"]
+    x_range: Range = [-2.0, 2.0]
+    y_range: Range = Field([-2.0, 2.0], description="y min,max")
+    n_train: Annotated[int, Field(ge=2, le=100_000)] = 1000
+    n_val: SampleCount = 300
+    grid: Annotated[int, Field(ge=5, le=100)] = Field(
+        40, description="points per side of the plotted surface"
+    )
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
+    epochs: Annotated[int, Field(ge=1, le=100_000)] = 300
 
 
 class FunctionTask(Task):
@@ -19,8 +83,6 @@ class FunctionTask(Task):
 
     def __init__(self, config: CurveConfig | SurfaceConfig):
         super().__init__(config)
-        from ...datasets import functions
-
         common = dict(
             n_train=config.n_train, n_val=config.n_val, noise=config.noise,
             seed=config.seed, grid=config.grid,
@@ -98,3 +160,16 @@ class SurfaceTask(FunctionTask):
         side = len(self.data.grid_x)
         z = self._predict_grid(model).reshape(len(self.data.grid_y), side)
         return {"val_loss": self._val_loss(model), "z_pred": as_list(z)}
+
+
+CURVE = TaskSpec(
+    "curve", "Curve",
+    "fit a function of one variable and see how a network bends lines into curves, "
+    "and where it overfits noise",
+    CurveConfig, CurveTask, functions.CURVE_PRESETS,
+)  # fmt: skip
+SURFACE = TaskSpec(
+    "surface", "Surface",
+    "fit a function of two variables and compare the true surface with the network's in 3-D",
+    SurfaceConfig, SurfaceTask, functions.SURFACE_PRESETS,
+)  # fmt: skip
