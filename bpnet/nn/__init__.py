@@ -4,18 +4,23 @@
 from . import utils
 from .activation import Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Sequential
+from .conv import Conv2d
 from .linear import Flatten, Linear
 from .loss import CrossEntropyLoss, MSELoss
 from .module import Module
 from .parameter import Parameter
+from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
+    "AvgPool2d",
+    "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
     "LeakyReLU",
     "Linear",
     "MSELoss",
+    "MaxPool2d",
     "Module",
     "ModuleList",
     "Parameter",
