@@ -16,6 +16,7 @@ from typing import Annotated
 
 from .engine import TASKS, ConfigError, TrainingJob, defaults, parse_config
 from .engine.config import TrainingConfig, describe
+from .model_io import save_model
 
 # the flags whose names differ from their config field
 _FLAG_OF_FIELD = {"expression": "--expr"}
@@ -143,14 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         worker.join()
     printer.close()
     if args.save and job.model is not None and job.state in ("finished", "stopped"):
-        from .serialization import save
-
         try:
-            path = save(job.model, args.save)
+            path = save_model(job.model, args.save, job.model_info())
         except OSError as exc:
             print(f"bpnet: could not save the weights to {args.save}: {exc}", file=sys.stderr)
             return 1
-        print(f"saved weights to {path}", file=sys.stderr)
+        print(f"saved weights to {path} (bpnet.load_model rebuilds the network)", file=sys.stderr)
     if job.state == "failed":
         print(f"bpnet: training failed: {job.message}", file=sys.stderr)
         return 1

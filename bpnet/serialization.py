@@ -23,15 +23,18 @@ from .nn.module import Module
 # Member names starting with this are bpnet's own (metadata a later version may write);
 # save() refuses such keys and load() leaves such members out of the weights.
 RESERVED_PREFIX = "__bpnet"
+METADATA_KEY = RESERVED_PREFIX + "_model__"  # a network's description (bpnet.model_io)
 DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB of arrays: far above any network bpnet trains
 
 
-def save(obj, path) -> Path:
+def save(obj, path, metadata: str | None = None) -> Path:
     """Write a Module's ``state_dict()`` (or a dict of arrays by name) to ``path`` (.npz).
 
     Keys must be non-empty strings; values numeric or boolean arrays. The data goes to a
     temporary file in the same folder, is flushed to disk, and is then renamed over
-    ``path``, so a crash never leaves a half-written file.
+    ``path``, so a crash never leaves a half-written file. ``metadata``, a text (the JSON
+    description ``bpnet.model_io`` writes), is stored under ``METADATA_KEY``; ``load``
+    leaves it out.
 
     Raises:
         TypeError: not a Module or a dict of arrays (an optimizer's state_dict included),
@@ -39,6 +42,8 @@ def save(obj, path) -> Path:
         ValueError: an empty key or one starting with ``"__bpnet"`` (reserved).
     """
     arrays = _arrays_to_save(obj)
+    if metadata is not None:
+        arrays[METADATA_KEY] = np.array(metadata)  # a unicode array: no pickle needed
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:

@@ -67,6 +67,9 @@ def test_mnist_saves_weights_that_load_back(tmp_path, capsys):
     assert state["0.weight"].shape == (16, 784)
     assert np.isfinite(state["2.weight"]).all()
     assert "val_accuracy" in capsys.readouterr().out
+    _, info = bpnet.load_model(path)  # the file also says what network it holds
+    assert info.task == "mnist" and info.output == "probabilities"
+    assert info.architecture == {"name": "mlp", "hidden": [16], "activation": "relu"}
 
 
 @pytest.mark.parametrize(
@@ -80,6 +83,8 @@ def test_mnist_saves_weights_that_load_back(tmp_path, capsys):
         (["train", "curve", "--x-range", "3,-3"], "--x-range"),
         (["train", "mnist", "--expr", "x"], "--expr"),
         (["train", "mnist", "--optimizer", "lbfgs"], "--optimizer"),
+        (["train", "mnist", "--architecture", "rnn"], "--architecture"),
+        (["train", "mnist", "--channels", "8,99"], "--channels"),
         (["train", "chess"], "task"),
         (["train", "classify", "--features", "x,z"], "--features"),
         (["train", "classify", "--noise", "0.9"], "--noise"),

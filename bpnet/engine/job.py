@@ -16,9 +16,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .. import optim
+from .. import model_io, optim
 from ..errors import ConfigError
-from .config import LiveUpdate, TrainingConfig, momentum_refusal, parse_update
+from .config import LiveUpdate, TrainingConfig, as_dict, momentum_refusal, parse_update
+from .predict import Predictor
 from .registry import OPTIMIZERS
 from .tasks import build_optimizer, build_task
 
@@ -50,6 +51,7 @@ class TrainingJob:
         self.state = "created"
         self.message = ""
         self.model = None
+        self._predictor: Predictor | None = None
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
@@ -95,6 +97,23 @@ class TrainingJob:
         with self._weights_lock:
             return {name: array.copy() for name, array in self.model.state_dict().items()}
 
+    def predict(self, inputs: np.ndarray) -> np.ndarray | None:
+        """The current network's class probabilities for ``inputs`` (MNIST jobs), taken
+        between two steps; safe while the job trains and after it ended. None before the
+        network exists. Shape: (N, 784) in 0..1 -> (N, classes)."""
+        if self._predictor is None:
+            return None
+        return self._predictor(inputs)
+
+    def model_info(self) -> dict | None:
+        """How the network was built and how its inputs and outputs are scaled, for the
+        weights file (``bpnet.model_io``); None before the network exists."""
+        if self.model is None:
+            return None
+        return model_io.describe(
+            self.model, task=self.config.task, config=as_dict(self.config), **self._task.describe()
+        )
+
     @property
     def done(self) -> bool:
         return self.state in ("finished", "stopped", "failed")
@@ -119,14 +138,14 @@ class TrainingJob:
         config = self.config
         task = self._task = build_task(config)
         model = self.model = task.build_model()
+        if hasattr(task, "predict"):  # classifiers answer questions about drawn images
+            self._predictor = Predictor(task, model, self._weights_lock)
         optimizer = self._optimizer = build_optimizer(config, model.parameters())
         schedule = None
         if config.lr_schedule == "cosine":
             schedule = optim.CosineAnnealingLR(optimizer, T_max=config.epochs)
         self._linears = [m for m in model.modules() if m.parameters() and hasattr(m, "weight")]
-        self._send(
-            "dataset", {**task.dataset_payload(), "layers": _layer_names(len(self._linears))}
-        )
+        self._send("dataset", {**task.dataset_payload(), "layers": _layer_names(self._linears)})
         self._status("running", "training")
 
         self._clock = _Clock()
@@ -296,5 +315,6 @@ def _norm(a: np.ndarray | None) -> float:
     return math.sqrt(float(np.dot(flat, flat)))  # BLAS dot: cheaper than np.linalg.norm
 
 
-def _layer_names(count: int) -> list[str]:
-    return [f"Linear {i + 1}" for i in range(count)]
+def _layer_names(layers: list) -> list[str]:
+    """``["Conv2d 1", "Conv2d 2", "Linear 3", …]``: each weighted layer's kind and place."""
+    return [f"{type(layer).__name__} {i + 1}" for i, layer in enumerate(layers)]

@@ -1,5 +1,5 @@
 """The names a learner chooses from, each defined once: activations, optimizers (with the
-hyper-parameters each one uses), and learning-rate schedules.
+hyper-parameters each one uses), learning-rate schedules and MNIST's architectures.
 
 The configs' ``Literal`` types, ``build_optimizer``, the CLI's choices, the pages' menus
 and docs/protocol.md's tables are all derived from these dictionaries; the tasks have
@@ -76,6 +76,13 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
     ),
 }
 
+# MNIST's two networks; tasks/mnist.py builds them (the cnn in networks.py)
+ARCHITECTURES: dict[str, str] = {
+    "mlp": "a multilayer perceptron: Linear layers of the hidden sizes",
+    "cnn": "LeNet-style: two 5×5 convolutions (channels), each with the activation and a "
+    "2×2 max-pool, then 120 units",
+}
+
 LR_SCHEDULES: dict[str, str] = {
     "constant": "keep the learning rate",
     "cosine": "anneal the learning rate to 0 over the run, stepped per epoch",
@@ -90,6 +97,7 @@ def literal(names: Iterable[str]):
 ActivationName = literal(ACTIVATIONS)
 OptimizerName = literal(OPTIMIZERS)
 ScheduleName = literal(LR_SCHEDULES)
+ArchitectureName = literal(ARCHITECTURES)
 
 
 def momentum_optimizers() -> list[str]:

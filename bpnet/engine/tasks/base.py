@@ -52,9 +52,10 @@ class Task:
     def model_sizes(self) -> list[int]:
         raise NotImplementedError
 
-    def build_model(self) -> nn.Sequential:
+    def build_model(self, generator: np.random.Generator | None = None) -> nn.Sequential:
+        """The task's network, initialised from the job's seed (or from ``generator``)."""
         sizes = self.model_sizes()
-        return build_mlp(sizes, self.config.activation, self.rng_init)
+        return build_mlp(sizes, self.config.activation, generator or self.rng_init)
 
     def batches(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         raise NotImplementedError
@@ -67,6 +68,16 @@ class Task:
 
     def evaluate(self, model: nn.Module, epoch: int) -> dict:
         """Validation loss and the task's picture, for an ``epoch`` event."""
+        raise NotImplementedError
+
+    def architecture(self) -> dict:
+        """The network's recipe in the config's words, for the weights file."""
+        config = self.config
+        return {"name": "mlp", "hidden": list(config.hidden), "activation": config.activation}
+
+    def describe(self) -> dict:
+        """How raw inputs become the network's inputs and its outputs become answers, for
+        the weights file (``bpnet.model_io``): normalisation, input shape, output kind."""
         raise NotImplementedError
 
 

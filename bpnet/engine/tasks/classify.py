@@ -125,8 +125,8 @@ class ClassifyTask(Task):
     def model_sizes(self) -> list[int]:
         return [len(self.config.features), *self.config.hidden, 2]
 
-    def build_model(self) -> nn.Sequential:
-        model = super().build_model()
+    def build_model(self, generator: np.random.Generator | None = None) -> nn.Sequential:
+        model = super().build_model(generator)
         if self.config.regularization != "none":
             weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
             self.criterion = Penalized(
@@ -178,6 +178,16 @@ class ClassifyTask(Task):
                 for m in model.modules() if isinstance(m, nn.Linear)
             ],
         }  # fmt: skip
+
+    def describe(self) -> dict:
+        return {
+            "architecture": self.architecture(),
+            "inputs": {"mean": [0.0], "std": [1.0]},  # the features go in as computed
+            "input_shape": [len(self.config.features)],
+            "features": list(self.config.features),
+            "output": "probabilities",
+            "classes": ["0", "1"],
+        }
 
     def _hidden_activations(self, model: nn.Sequential) -> list[np.ndarray]:
         """Each hidden layer's output on the neuron grid, its first neurons only.

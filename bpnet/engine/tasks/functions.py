@@ -117,6 +117,16 @@ class FunctionTask(Task):
     def _val_loss(self, model: nn.Module) -> float:
         return self.criterion(model(self.data.x_val), self.data.y_val)
 
+    def describe(self) -> dict:
+        d = self.data
+        return {
+            "architecture": self.architecture(),
+            "inputs": {"mean": d.input_mean.tolist(), "std": d.input_std.tolist()},
+            "input_shape": [d.n_inputs],
+            "output": "values",
+            "targets": {"mean": [d.target_mean], "std": [d.target_std]},
+        }
+
 
 class CurveTask(FunctionTask):
     def dataset_payload(self) -> dict:

@@ -1,11 +1,13 @@
-"""Digit classification (MNIST or Fashion-MNIST) with cross-entropy.
+"""Digit classification (MNIST or Fashion-MNIST) with cross-entropy, by a perceptron or
+a LeNet-style convolutional network.
 
-Validation runs on the 10,000 test images; sampled epochs carry ten of them with the
-network's guesses, for the page to draw.
+Validation runs on the 10,000 test images; every epoch carries the confusion matrix and
+the surest mistakes, sampled epochs ten images with the network's guesses, for the page.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 import numpy as np
@@ -15,9 +17,21 @@ from ... import nn
 from ...data import DataLoader
 from ...datasets import CLASS_NAMES, DATASETS, available_datasets, load_dataset
 from ...errors import ConfigError
+from .. import mnist_report
 from ..config import Hidden, TrainingConfig
-from ..registry import ActivationName, OptimizerName, ScheduleName, literal
+from ..networks import build_cnn
+from ..registry import (
+    ACTIVATIONS,
+    ActivationName,
+    ArchitectureName,
+    OptimizerName,
+    ScheduleName,
+    literal,
+)
 from .base import Task, TaskSpec, as_list
+
+# convolution channels are capped lower than units: each costs a full image per sample
+Channels = Annotated[list[Annotated[int, Field(ge=1, le=32)]], Field(min_length=2, max_length=2)]
 
 
 class MnistConfig(TrainingConfig):
@@ -31,7 +45,13 @@ class MnistConfig(TrainingConfig):
     sample_every: Annotated[int, Field(ge=1, le=1000)] = Field(
         1, description="draw 10 validation images every N epochs"
     )
-    hidden: Hidden = [256, 128]
+    architecture: ArchitectureName = Field(
+        "mlp", description="mlp: Linear layers of the hidden sizes; cnn: LeNet-style convolutions"
+    )
+    channels: Channels = Field(
+        [8, 16], description="cnn only: filters in its first and second convolution, 1-32 each"
+    )
+    hidden: Hidden = [256, 128]  # the mlp's; the cnn's dense layer has 120 units
     activation: ActivationName = "relu"
     optimizer: OptimizerName = "nesterov"
     lr: Annotated[float, Field(gt=0, le=10)] = 0.05
@@ -61,6 +81,9 @@ class MnistTask(Task):
         self.x_train, self.y_train = load_dataset(config.dataset, "train")
         self.x_val, self.y_val = load_dataset(config.dataset, "test")
         self.class_names = CLASS_NAMES[config.dataset]
+        # a cnn sees (N, 1, 28, 28) images: reshaped views of the same rows
+        side = math.isqrt(self.x_train.shape[1])
+        self.input_shape = (1, side, side) if config.architecture == "cnn" else (side * side,)
         indices = np.arange(len(self.x_train))
         if config.train_subset is not None:
             indices = np.random.default_rng(config.seed).permutation(indices)
@@ -74,10 +97,20 @@ class MnistTask(Task):
     def model_sizes(self) -> list[int]:
         return [self.x_train.shape[1], *self.config.hidden, len(self.class_names)]
 
+    def build_model(self, generator: np.random.Generator | None = None) -> nn.Sequential:
+        if self.config.architecture == "mlp":
+            return super().build_model(generator)
+        activation = ACTIVATIONS[self.config.activation]
+        classes = len(self.class_names)
+        return build_cnn(self.config.channels, activation, classes, generator or self.rng_init)
+
+    def _shaped(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape(len(x), *self.input_shape)
+
     def batches(self):
         for (batch,) in self._loader:
             # gather one batch from the shared arrays; the arrays themselves are never copied
-            yield np.take(self.x_train, batch, axis=0), np.take(self.y_train, batch)
+            yield self._shaped(np.take(self.x_train, batch, axis=0)), np.take(self.y_train, batch)
 
     def num_batches(self) -> int:
         return len(self._loader)
@@ -92,17 +125,44 @@ class MnistTask(Task):
         }
 
     def evaluate(self, model, epoch):
-        logits = _forward_in_chunks(model, self.x_val)
+        # a convolution unfolds each image 25-fold: smaller chunks keep that in bounds
+        chunk = 500 if self.config.architecture == "cnn" else 2048
+        logits = _forward_in_chunks(model, self._shaped(self.x_val), chunk)
         val_loss = self.criterion(logits, self.y_val)
         probs = nn.Softmax(dim=1)(logits)
         predictions = probs.argmax(axis=1)
         result = {
             "val_loss": val_loss,
             "val_accuracy": float((predictions == self.y_val).mean()),
+            "confusion": mnist_report.confusion(self.y_val, predictions, len(self.class_names)),
+            "mistakes": mnist_report.worst_mistakes(probs, self.y_val),
         }
+        filters = mnist_report.first_filters(model)
+        if filters is not None:
+            result["filters"] = filters
         if (epoch - 1) % self.config.sample_every == 0 or epoch == self.config.epochs:
             result["samples"] = self._samples(probs, predictions)
         return result
+
+    def predict(self, model: nn.Module, pixels: np.ndarray) -> np.ndarray:
+        """Class probabilities for images. Shape: pixels (N, 784) in 0..1 -> (N, classes)."""
+        logits = model(self._shaped(np.asarray(pixels, dtype=np.float32)))
+        return nn.Softmax(dim=1)(logits)
+
+    def architecture(self) -> dict:
+        if self.config.architecture == "mlp":
+            return super().architecture()
+        config = self.config
+        return {"name": "cnn", "channels": list(config.channels), "activation": config.activation}
+
+    def describe(self) -> dict:
+        return {
+            "architecture": self.architecture(),
+            "inputs": {"mean": [0.0], "std": [1.0]},  # pixels 0..1 go in as they are
+            "input_shape": list(self.input_shape),
+            "output": "probabilities",
+            "classes": list(self.class_names),
+        }
 
     def _samples(self, probs: np.ndarray, predictions: np.ndarray) -> list[dict]:
         chosen = self.rng_samples.choice(len(self.x_val), self.samples_per_draw, replace=False)
