@@ -1,7 +1,8 @@
 """The live training dashboard: a Flask app with Flask-SocketIO.
 
 ``create_app`` builds the app (page routes in ``routes.py``, socket events in
-``events.py``); ``socketio`` is the one Socket.IO server, initialised in the factory.
+``events.py``, a drawn digit's ``predict`` and image pixels in ``predict.py``);
+``socketio`` is the one Socket.IO server, initialised in the factory.
 Training runs in background threads owned by the job manager (``jobs.py``).
 """
 
@@ -45,11 +46,13 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    from . import downloads, events, routes  # events registers its handlers on ``socketio``
+    # events and predict register their handlers on ``socketio``
+    from . import downloads, events, predict, routes
     from .jobs import JobManager
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(downloads.bp)
+    app.register_blueprint(predict.bp)
     app.extensions["bpnet_jobs"] = JobManager(socketio, max_jobs=app.config["MAX_JOBS"])
     del events
 

@@ -1,16 +1,20 @@
 """Download a job's trained weights as ``.npz`` with PyTorch's key names.
 
 The page links to ``/jobs/<job id>/weights.npz``; the job id (random, known only to the
-tab that started the job) is what grants access. The file is built whole in memory
-before a byte is sent, so a download is never half a model.
+tab that started the job) is what grants access. The file also describes the network
+(``bpnet.load_model`` rebuilds it). It is written whole before a byte is sent, so a
+download is never half a model.
 """
 
 from __future__ import annotations
 
 import io
+import tempfile
+from pathlib import Path
 
-import numpy as np
 from flask import Blueprint, abort, current_app, send_file
+
+from bpnet.model_io import save_model
 
 bp = Blueprint("downloads", __name__)
 
@@ -20,13 +24,13 @@ def weights(job_id: str):
     job = current_app.extensions["bpnet_jobs"].find(job_id)
     if job is None:
         abort(404, "no such job: it ended, or the tab that started it was closed")
-    state = job.weights()
-    if state is None:
+    state, description = job.weights(), job.model_info()
+    if state is None or description is None:
         abort(409, "the network is not built yet; try again in a moment")
-    buffer = io.BytesIO()
-    np.savez(buffer, **state)
-    buffer.seek(0)
+    with tempfile.TemporaryDirectory() as folder:  # save_model writes files atomically
+        data = save_model(state, Path(folder) / "weights.npz", description).read_bytes()
     name = f"bpnet-{job.config.task}-{job.id}.npz"
     return send_file(
-        buffer, mimetype="application/octet-stream", as_attachment=True, download_name=name
-    )
+        io.BytesIO(data), mimetype="application/octet-stream", as_attachment=True,
+        download_name=name,
+    )  # fmt: skip

@@ -58,6 +58,11 @@ class JobManager:
     def job(self, sid: str) -> TrainingJob | None:
         return self._jobs.get(sid)
 
+    def network(self, sid: str) -> TrainingJob | None:
+        """The tab's job whether it runs or has ended: its network answers questions
+        (``predict``) until the tab starts another job or closes."""
+        return self._jobs.get(sid)
+
     def find(self, job_id: str) -> TrainingJob | None:
         """The job with this id, if its tab still holds it."""
         return next((job for job in list(self._jobs.values()) if job.id == job_id), None)
