@@ -2,16 +2,16 @@
 server. Each page trains live; the test reads the plots from the page itself, checks
 that nothing but 127.0.0.1 was asked for, and saves a screenshot to docs/img/."""
 
-import io
 import os
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import urlopen
 
-import numpy as np
 import pytest
 from live_server import live_server
+
+import bpnet
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
@@ -102,7 +102,7 @@ def loss_falls(page: Page) -> tuple[int, float, float]:
     return len(train), train[0], train[-1]
 
 
-def test_curve_page_fits_sin_live(browser, server):
+def test_curve_page_fits_sin_live(browser, server, tmp_path):
     page = Page(browser, server + "/curve")
     page.fill("expression", "sin(x)")
     page.fill("epochs", 2000)
@@ -121,10 +121,10 @@ def test_curve_page_fits_sin_live(browser, server):
     error = max(abs(a - b) for a, b in zip(fitted, truth))
     assert error < 0.25, f"the fitted curve is still {error:.2f} away from sin(x)"
     assert page.js("document.getElementById('download').hidden") is False
-    weights = np.load(
-        io.BytesIO(urlopen(page.js("document.getElementById('download').href")).read())
-    )
-    assert weights.files == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
+    path = tmp_path / "curve.npz"
+    path.write_bytes(urlopen(page.js("document.getElementById('download').href")).read())
+    weights = bpnet.load(path)  # the network's description (bpnet.model_io) is skipped
+    assert list(weights) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
     assert weights["0.weight"].shape == (64, 1)
     page.check_clean()
     page.close()
@@ -182,5 +182,61 @@ def test_a_bad_expression_is_shown_inline_and_start_is_refused(browser, server):
     page.start()
     page.wait_for("document.getElementById('error').textContent.includes('expression')")
     assert page.js("window.bpnet.jobId") in (None, "")
+    page.check_clean()
+    page.close()
+
+
+def draw_stroke(page: Page, points: list[tuple[float, float]]) -> None:
+    """Press the mouse at the first point (fractions of the canvas) and move through the rest."""
+    box = page.page.locator("#draw-canvas").bounding_box()
+    at = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    page.page.mouse.move(*at[0])
+    page.page.mouse.down()
+    for x, y in at[1:]:
+        page.page.mouse.move(x, y, steps=2)
+    page.page.mouse.up()
+
+
+def click_confusion_cell(page: Page, true: int, guess: int) -> None:
+    """A real mouse click at the centre of a heatmap cell (its position read from plotly's axes)."""
+    page.page.locator("#confusion-plot").scroll_into_view_if_needed()
+    x, y = page.js(f"""(() => {{
+        const plot = document.getElementById('confusion-plot');
+        const box = plot.getBoundingClientRect();
+        const [xaxis, yaxis] = [plot._fullLayout.xaxis, plot._fullLayout.yaxis];
+        return [box.left + xaxis._offset + xaxis.l2p({guess}),
+                box.top + yaxis._offset + yaxis.l2p({true})];
+    }})()""")
+    page.page.mouse.click(x, y)
+
+
+def test_mnist_page_reads_a_drawn_one_and_opens_a_confusion_cell(browser, server):
+    page = Page(browser, server + "/mnist")
+    assert page.js("document.getElementById('draw-guess').textContent") == "draw a digit"
+    page.fill("epochs", 2)
+    page.fill("train_subset", 10000)
+    page.start()
+    page.wait_for("window.bpnet.lastEpoch && window.bpnet.lastEpoch.confusion", timeout=90)
+    draw_stroke(page, [(0.5, 0.15 + 0.7 * k / 20) for k in range(21)])  # a vertical "1"
+    page.wait_for("window.bpnet.drawn && window.bpnet.drawn.guess !== null", timeout=20)
+    page.wait_for("window.bpnet.state === 'finished'", timeout=120)
+    time.sleep(0.5)  # the last epoch re-reads the drawing with the final network
+    drawn = page.js("window.bpnet.drawn")
+    assert drawn["guess"] == "1" and max(drawn["probs"]) > 0.5, drawn
+    preview = page.js("document.querySelector('#draw-preview canvas').width")
+    assert preview == 28  # what the network saw, shown beside the drawing
+
+    counts = page.js("window.bpnet.lastEpoch.confusion.counts")
+    true, guess = max(
+        ((t, g) for t in range(10) for g in range(10) if t != g), key=lambda c: counts[c[0]][c[1]]
+    )
+    click_confusion_cell(page, true, guess)
+    expected = min(12, counts[true][guess])
+    page.wait_for(f"document.querySelectorAll('#cell-images canvas').length === {expected}")
+    caption = page.js("document.querySelector('#cell-images .caption').textContent")
+    assert caption.startswith(f"{counts[true][guess]} images of {true} guessed as {guess}")
+    assert page.js("document.querySelectorAll('#mistakes .digit.wrong').length") == 12
+    page.js("document.getElementById('draw-canvas').closest('.card').scrollIntoView()")
+    page.screenshot("mnist-draw")
     page.check_clean()
     page.close()
