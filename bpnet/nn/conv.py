@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..random import default_generator
 from .module import Module
@@ -30,15 +31,18 @@ class Conv2d(Module):
 
     How it computes, with K = C_in * kernel_h * kernel_w and P = N * H_out * W_out:
 
-    - forward: ``cols`` (K, P) holds one input patch per column (im2col); then
+    - forward: ``cols`` (K, P) holds one input patch per column (im2col, P ordered
+      (H_out, W_out, N)); then
       ``y = W.reshape(C_out, K) @ cols + b``, (C_out, P), viewed as (N, C_out, H_out, W_out).
     - backward, given ``g`` = dL/dy as (C_out, P): ``dL/dW = g @ cols.T`` (C_out, K),
       ``dL/db = g.sum(over P)``, and ``dL/dcols = W.T @ g`` (K, P), whose columns are added
       back onto the input positions they were copied from (col2im) to give dL/dx.
 
-    The arrays are laid out channel first in memory ((C, N, H, W), viewed as (N, C, H, W)),
-    which lets the matrix products read and write them without transposed copies; a caller
-    sees ordinary (N, C, H, W) arrays.
+    Images are laid out batch last in memory, (C, H, W, N), and handed out as (N, C, H, W)
+    views: the products then read and write them without transposed copies, and each kernel
+    offset's window is a long contiguous run (W_out * N numbers), which makes im2col and
+    col2im several times faster than in the (N, C, H, W) layout. A caller sees ordinary
+    (N, C, H, W) arrays.
 
     Args:
         in_channels, out_channels: C_in and C_out.
@@ -98,24 +102,24 @@ class Conv2d(Module):
             x = x[None]
         out_h, out_w = _output_size(self, x.shape)
         n, c, h, w = x.shape
-        (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        # the input channel first in memory, padded with zeros: (C, N, H + 2ph, W + 2pw)
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        # the input in the batch-last layout (C, H + 2ph, W + 2pw, N), padded with zeros
         if ph or pw:
-            padded = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-            padded[:, :, ph : ph + h, pw : pw + w] = x.transpose(1, 0, 2, 3)
+            padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+            padded[:, ph : ph + h, pw : pw + w] = x.transpose(1, 2, 3, 0)
         else:
-            padded = x.transpose(1, 0, 2, 3)
-        # im2col: cols[c, i, j, n, oh, ow] = padded[c, n, s*oh + i, s*ow + j], one strided
-        # copy per kernel offset (i, j): kh*kw copies of a whole (C, N, H_out, W_out) block
-        cols = np.empty((c, kh, kw, n, out_h, out_w), dtype=x.dtype)
-        for i, j, window in _windows(padded, self.kernel_size, self.stride, (out_h, out_w)):
-            cols[:, i, j] = window
-        self._cols = cols.reshape(c * kh * kw, n * out_h * out_w)  # (K, P), kept for backward
+            padded = x.transpose(1, 2, 3, 0)  # a view: free when x came from a Conv2d
+        # im2col: cols[c, i, j, oh, ow, n] = padded[c, s*oh + i, s*ow + j, n], one copy of a
+        # view that has every window (K rows of P columns once reshaped)
+        windows = sliding_window_view(padded, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+        cols = np.empty((c, kh, kw, out_h, out_w, n), dtype=x.dtype)
+        np.copyto(cols, windows.transpose(0, 4, 5, 1, 2, 3))
+        self._cols = cols.reshape(c * kh * kw, out_h * out_w * n)  # (K, P), kept for backward
         self._input_shape = x.shape
         y = self.weight.data.reshape(self.out_channels, -1) @ self._cols  # (C_out, P)
         if self.bias is not None:
             y += self.bias.data[:, None]
-        y = y.reshape(self.out_channels, n, out_h, out_w).transpose(1, 0, 2, 3)
+        y = y.reshape(self.out_channels, out_h, out_w, n).transpose(3, 0, 1, 2)
         return y[0] if self._unbatched else y
 
     def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -134,9 +138,9 @@ class Conv2d(Module):
                 f"{self!r} backward expected a gradient of shape {expected}, got {grad.shape}"
             )
         grad = grad.reshape(out_shape)
-        # (C_out, P); free of copies when grad is channel first in memory, as this layer's
-        # own output and what ReLU and the pooling layers hand back are
-        g = grad.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)
+        # (C_out, P); free of copies when grad is batch-last in memory, as this layer's own
+        # output is and what ReLU and the pooling layers hand back for it
+        g = grad.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)
         _accumulate(self.weight, (g @ cols.T).reshape(self.weight.shape))
         if self.bias is not None:
             _accumulate(self.bias, g.sum(axis=1))
@@ -144,13 +148,13 @@ class Conv2d(Module):
             return None
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         patch_grads = self.weight.data.reshape(self.out_channels, -1).T @ g  # (K, P)
-        patch_grads = patch_grads.reshape(c, kh, kw, n, *out_shape[2:])
+        patch_grads = patch_grads.reshape(c, kh, kw, *out_shape[2:], n)
         # col2im: each patch element goes back to the input pixel it was copied from;
         # patches overlap, so the contributions add up (one slice-add per kernel offset)
-        padded = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=patch_grads.dtype)
+        padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=patch_grads.dtype)
         for i, j, window in _windows(padded, self.kernel_size, self.stride, out_shape[2:]):
             window += patch_grads[:, i, j]
-        input_grad_ = padded[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3)
+        input_grad_ = padded[:, ph : ph + h, pw : pw + w].transpose(3, 0, 1, 2)
         return input_grad_[0] if self._unbatched else input_grad_
 
     def extra_repr(self) -> str:
@@ -205,14 +209,25 @@ def _windows(
     kernel_size: tuple[int, int],
     stride: tuple[int, int],
     out_size: tuple[int, int],
+    height_axis: int = 1,
 ) -> Iterator[tuple[int, int, np.ndarray]]:
-    """For each kernel offset (i, j), the strided view of ``padded`` (..., H, W) holding the
-    pixel at that offset of every window: ``view[..., oh, ow] = padded[..., s*oh + i, s*ow + j]``.
+    """For each kernel offset (i, j), the strided view of ``padded`` holding the pixel at that
+    offset of every window: ``view[c, oh, ow, n] = padded[c, s*oh + i, s*ow + j, n]``, for
+    images whose height and width are axes ``height_axis`` and ``height_axis + 1``.
 
-    Shape: each view is (..., H_out, W_out). Writing into a view writes into ``padded``.
+    Shape: each view is ``padded``'s with (H, W) replaced by (H_out, W_out). Writing into a
+    view writes into ``padded``.
     """
     (kh, kw), (sh, sw), (out_h, out_w) = kernel_size, stride, out_size
+    before = (slice(None),) * height_axis
     for i in range(kh):
         rows = slice(i, i + sh * (out_h - 1) + 1, sh)
         for j in range(kw):
-            yield i, j, padded[..., rows, slice(j, j + sw * (out_w - 1) + 1, sw)]
+            yield i, j, padded[(*before, rows, slice(j, j + sw * (out_w - 1) + 1, sw))]
+
+
+def _batch_last_full(shape: tuple[int, int, int, int], fill: float, dtype) -> np.ndarray:
+    """An (N, C, H, W) array filled with ``fill`` whose memory is laid out (C, H, W, N), the
+    layout in which Conv2d reads and writes without copying."""
+    n, c, h, w = shape
+    return np.full((c, h, w, n), fill, dtype=dtype).transpose(3, 0, 1, 2)

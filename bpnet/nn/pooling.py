@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv import _output_size, _pair, _windows
+from .conv import _batch_last_full, _output_size, _pair, _windows
 from .module import Module
 
 
@@ -49,13 +49,13 @@ class _Pool2d(Module):
         (ph, pw), (n, c, h, w) = self.padding, x.shape
         if not (ph or pw):
             return x
-        padded = _channel_first_full((n, c, h + 2 * ph, w + 2 * pw), fill, x.dtype)
+        padded = _batch_last_full((n, c, h + 2 * ph, w + 2 * pw), fill, x.dtype)
         padded[:, :, ph : ph + h, pw : pw + w] = x
         return padded
 
     def _views(self, padded: np.ndarray) -> list[np.ndarray]:
         """The strided (N, C, H_out, W_out) view of ``padded`` per kernel offset, row-major."""
-        windows = _windows(padded, self.kernel_size, self.stride, self._out_size)
+        windows = _windows(padded, self.kernel_size, self.stride, self._out_size, height_axis=2)
         return [view for _, _, view in windows]
 
     def _check_grad(self, grad: np.ndarray) -> np.ndarray:
@@ -100,7 +100,7 @@ class MaxPool2d(_Pool2d):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._padded = padded = self._prepare(x, fill=-np.inf)  # kept for backward
         views = self._views(padded)
-        y = views[0].copy(order="K")  # keeps a channel-first layout
+        y = views[0].copy(order="K")  # keeps the input's memory layout
         for view in views[1:]:
             np.maximum(y, view, out=y)
         self._y = y
@@ -110,7 +110,7 @@ class MaxPool2d(_Pool2d):
         """dL/dx at the first maximum of each window is that window's dL/dy, elsewhere 0."""
         grad = self._check_grad(grad)
         padded, y = self._padded, self._y
-        padded_grad = _channel_first_full(padded.shape, 0, grad.dtype)
+        padded_grad = _batch_last_full(padded.shape, 0, grad.dtype)
         not_yet_routed = None  # windows whose maximum an earlier offset already took
         for view, target in zip(self._views(padded), self._views(padded_grad)):
             is_max = view == y
@@ -139,7 +139,7 @@ class AvgPool2d(_Pool2d):
     def forward(self, x: np.ndarray) -> np.ndarray:
         padded = self._prepare(x, fill=0.0)
         views = self._views(padded)
-        y = views[0].copy(order="K")  # keeps a channel-first layout
+        y = views[0].copy(order="K")  # keeps the input's memory layout
         for view in views[1:]:
             y += view
         y /= self.kernel_size[0] * self.kernel_size[1]
@@ -149,14 +149,7 @@ class AvgPool2d(_Pool2d):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         """dL/dx adds dL/dy / (kernel_h * kernel_w) from every window the input is in."""
         grad = self._check_grad(grad) / (self.kernel_size[0] * self.kernel_size[1])
-        padded_grad = _channel_first_full(self._padded_shape, 0, grad.dtype)
+        padded_grad = _batch_last_full(self._padded_shape, 0, grad.dtype)
         for target in self._views(padded_grad):
             target += grad
         return self._finish(padded_grad)
-
-
-def _channel_first_full(shape: tuple[int, ...], fill: float, dtype) -> np.ndarray:
-    """An (N, C, H, W) array filled with ``fill`` whose memory is laid out (C, N, H, W), the
-    layout Conv2d produces and reads without copying (see bpnet/nn/conv.py)."""
-    n, c, h, w = shape
-    return np.full((c, n, h, w), fill, dtype=dtype).transpose(1, 0, 2, 3)
