@@ -59,6 +59,6 @@ def test_saved_cnn_weights_rebuild_it_here_and_in_torch(cnn_job, tmp_path, torch
         nn.Flatten(), nn.Linear(150, 120), nn.ReLU(), nn.Linear(120, 10),
     )  # fmt: skip
     mirror.load_state_dict({k: torch.from_numpy(v) for k, v in bpnet.load(path).items()})
-    logits = mirror(torch.from_numpy(np.ascontiguousarray(x).reshape(-1, 1, 28, 28)))
+    logits = mirror(torch.from_numpy(x.reshape(-1, 1, 28, 28).copy()))  # the test set is read-only
     np.testing.assert_allclose(torch.softmax(logits, 1).detach().numpy(), probs, atol=1e-5)
     assert (probs.argmax(axis=1) == y).mean() > 0.5
