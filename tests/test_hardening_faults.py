@@ -548,8 +548,8 @@ def test_cli_save_writes_a_loadable_file_and_a_failure_leaves_the_old_one(tmp_pa
             "--save", str(target)]  # fmt: skip
     assert cli.main(argv) == 0
     before = target.read_bytes()
-    with np.load(target) as saved:
-        assert saved.files == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    with np.load(target) as saved:  # the weights, and the network's description
+        assert saved.files == ["0.weight", "0.bias", "2.weight", "2.bias", METADATA_KEY]
     _break_savez(monkeypatch)
     try:
         status = cli.main([*argv, "--seed", "1"])
