@@ -2,6 +2,7 @@
 server. Each page trains live; the test reads the plots from the page itself, checks
 that nothing but 127.0.0.1 was asked for, and saves a screenshot to docs/img/."""
 
+import math
 import os
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from live_server import live_server
 
 import bpnet
+from bpnet.engine import TASKS
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
@@ -89,11 +91,13 @@ class Page:
         self.page.close()
 
 
-def test_index_links_to_the_three_pages(browser, server):
+def test_index_and_nav_link_to_every_task_page(browser, server):
     tab = browser.new_page()
     tab.goto(server + "/")
     links = tab.eval_on_selector_all("a", "els => els.map(e => e.getAttribute('href'))")
-    assert {"/curve", "/surface", "/mnist"} <= set(links)
+    assert {f"/{task}" for task in TASKS} <= set(links)
+    nav = tab.eval_on_selector_all("nav a", "els => els.map(e => e.getAttribute('href'))")
+    assert nav == [f"/{task}" for task in TASKS]
     tab.close()
 
 
@@ -238,5 +242,72 @@ def test_mnist_page_reads_a_drawn_one_and_opens_a_confusion_cell(browser, server
     assert page.js("document.querySelectorAll('#mistakes .digit.wrong').length") == 12
     page.js("document.getElementById('draw-canvas').closest('.card').scrollIntoView()")
     page.screenshot("mnist-draw")
+    page.check_clean()
+    page.close()
+
+
+def click_on_plane(page: Page, x: float, y: float, shift: bool = False) -> None:
+    """Click the boundary plot at plane coordinates (x, y) in [-6, 6]²."""
+    left, top, width, height = page.js(
+        "(() => { const r = document.querySelector('#boundary-plot .nsewdrag')"
+        ".getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()"
+    )
+    if shift:
+        page.page.keyboard.down("Shift")
+    page.page.mouse.click(left + (x + 6) / 12 * width, top + (6 - y) / 12 * height)
+    if shift:
+        page.page.keyboard.up("Shift")
+
+
+def test_classify_page_learns_clicked_points_and_shows_every_neuron(browser, server):
+    page = Page(browser, server + "/classify")
+    for i in range(14):  # class 1 (shift-click) in a disc, class 0 in a ring around it
+        angle = 2 * math.pi * i / 14
+        click_on_plane(page, 4.5 * math.cos(angle), 4.5 * math.sin(angle))
+        if i % 2 == 0:
+            click_on_plane(page, 1.5 * math.cos(angle), 1.5 * math.sin(angle), shift=True)
+    assert page.js("document.getElementById('dataset').value") == "points"
+    labels = page.js("window.bpnet.classify.userPoints().map(p => p[2])")
+    assert sorted(labels) == [0] * 14 + [1] * 7
+    page.fill("hidden", "12,4")
+    page.fill("epochs", 100_000)  # still running when the test stops it
+    page.start()
+    page.wait_for("window.bpnet.lastEpoch !== null && window.bpnet.classify.diagram.draws >= 1")
+    boundary = "JSON.stringify(document.getElementById('boundary-plot').data[0].z)"
+    neuron = "document.querySelector('#network canvas[data-layer=\"1\"]').toDataURL()"
+    early_boundary, early_neuron = page.js(boundary), page.js(neuron)
+    page.wait_for("window.bpnet.lastEpoch.epoch >= 400", timeout=90)
+    assert page.js(boundary) != early_boundary
+    assert page.js(neuron) != early_neuron
+    diagram = page.js("document.getElementById('network').textContent")
+    assert "+4 more" in diagram and "sin x" in diagram
+    assert page.js("document.querySelectorAll('#network canvas').length") == 4 + 8 + 4 + 1
+    page.page.hover('#network canvas[data-layer="1"]')
+    assert page.js("document.getElementById('tooltip').textContent").startswith("layer 1, neuron 1")
+    assert page.js("window.bpnet.lastEpoch.train_accuracy") >= 0.9
+    page.page.mouse.move(0, 0)
+    page.screenshot("classify")
+    page.page.click("#stop")
+    page.wait_for("window.bpnet.state === 'stopped'")
+    page.check_clean()
+    page.close()
+
+
+def test_the_momentum_field_shows_only_for_optimizers_that_take_one(browser, server):
+    page = Page(browser, server + "/curve")
+    visible = "!document.getElementById('momentum-field').hidden"
+    momentum = "document.getElementById('momentum').value"
+    assert page.js(visible) is False  # adam, the default, takes none
+    page.page.select_option("#optimizer", "momentum")
+    assert page.js(visible) is True and page.js(momentum) == "0.9"
+    page.page.select_option("#optimizer", "rmsprop")
+    assert page.js(visible) is True and float(page.js(momentum)) == 0
+    page.page.select_option("#optimizer", "sgd")
+    assert page.js(visible) is False
+    page.fill("epochs", 3)
+    page.start()
+    page.wait_for("window.bpnet.state === 'finished'")
+    sent = page.js("window.bpnet.sentConfig")
+    assert sent["optimizer"] == "sgd" and "momentum" not in sent
     page.check_clean()
     page.close()

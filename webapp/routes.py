@@ -12,6 +12,7 @@ from pathlib import Path
 import plotly
 from flask import Blueprint, render_template, send_file
 
+from bpnet.datasets.planar import FEATURES
 from bpnet.engine import TASKS, defaults
 from bpnet.engine.registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 
@@ -29,6 +30,7 @@ def registry():
         "activations": list(ACTIVATIONS),
         "optimizers": OPTIMIZERS,
         "schedules": LR_SCHEDULES,
+        "features": {name: label for name, (label, _) in FEATURES.items()},
     }
 
 

@@ -57,6 +57,8 @@ async function start() {
   showBanner("#notice", "");
   const { config, ...problem } = readConfig(page.task);
   if (!config) return refused({ ok: false, ...problem });
+  page.extendConfig?.(config); // fields that are not plain inputs (e.g. clicked points)
+  bpnet.sentConfig = config;
   const stateBefore = bpnet.state;
   jobBefore = bpnet.jobId;
   startPending = true;
@@ -173,7 +175,8 @@ function onStatus(status) {
   if (isCurrent(status)) setState(status.state, status.message);
 }
 
-/** Wire a page: `handlers` = {task, onDataset(data), onEpochs(batch), onProgress(update)}. */
+/** Wire a page: `handlers` = {task, onDataset(data), onEpochs(batch), onProgress(update),
+ *  extendConfig(config)}. */
 export function dashboard(handlers) {
   page = handlers;
   newPlot("loss-plot", [], emptyLayout());

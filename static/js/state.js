@@ -3,7 +3,8 @@
 
 export const $ = (selector) => document.querySelector(selector);
 
-// state, job id, the epoch numbers received, the last epoch event, the connection
+// state, job id, the epoch numbers received, the last epoch event, the connection, and
+// (sentConfig) the config the last Start sent
 export const bpnet = { state: "idle", jobId: null, epochs: [], lastEpoch: null, connection: "connecting" };
 window.bpnet = bpnet;
 
