@@ -1,5 +1,8 @@
 """The real server in a subprocess, a real Socket.IO client over WebSocket."""
 
+import base64
+
+import numpy as np
 import pytest
 from live_server import Client, live_server
 
@@ -52,6 +55,7 @@ def test_pages_and_assets_are_served_locally(server):
         "/curve",
         "/surface",
         "/mnist",
+        "/classify",
         "/vendor/plotly.min.js",
         "/static/vendor/socket.io.min.js",
     ]:
@@ -61,3 +65,33 @@ def test_pages_and_assets_are_served_locally(server):
             assert len(body) > 100
             if path.endswith(".html") or "." not in path:
                 assert b"cdn" not in body.lower() and b"https://" not in body
+
+
+TARGETS = {"circle": 0.95, "xor": 0.95, "gaussian": 0.95, "spiral": 0.9}
+
+
+@pytest.mark.parametrize("dataset", list(TARGETS))
+def test_each_point_set_is_learned_by_the_default_network_over_the_wire(client, dataset):
+    ack = client.call("start", {"task": "classify", "dataset": dataset})
+    assert ack["ok"], ack
+    assert client.wait_until_ended(timeout=120) == "finished"
+    last = client.of("epoch")[-1]
+    assert last["epoch"] == last["epochs"]
+    assert last["val_accuracy"] >= TARGETS[dataset], last["val_accuracy"]
+    side = client.of("dataset")[0]["config"]["grid"]
+    assert len(base64.b64decode(last["boundary"]["bytes"])) == side * side
+
+
+def test_a_points_job_learns_forty_clicked_points(client):
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(-5, 5, (40, 2))
+    points = [[round(x, 2), round(y, 2), int(x * x + y * y < 9)] for x, y in xy]
+    ack = client.call("start", {"task": "classify", "dataset": "points", "points": points})
+    assert ack["ok"], ack
+    assert client.wait_until_ended(timeout=120) == "finished"
+    assert client.of("epoch")[-1]["train_accuracy"] == 1.0
+
+
+def test_bad_points_are_refused_over_the_wire_with_the_field(client):
+    ack = client.call("start", {"task": "classify", "dataset": "points", "points": [[9, 0, 1]] * 3})
+    assert ack["ok"] is False and ack["field"] == "points" and "square" in ack["error"]
