@@ -43,8 +43,8 @@ def test_defaults_are_valid_and_complete(task):
         ({"task": "mnist", "architecture": "rnn"}, "architecture", "'mlp' or 'cnn'"),
         ({"task": "mnist", "channels": [8, 64]}, "channels.1", "less than or equal to 32"),
         ({"task": "mnist", "channels": [8]}, "channels", "at least 2"),
-        ({"task": "chess"}, "task", "choose curve, surface or mnist"),
-        ({}, "task", "choose curve, surface or mnist"),
+        ({"task": "chess"}, "task", "choose curve, surface, mnist or classify"),
+        ({}, "task", "choose curve, surface, mnist or classify"),
     ],
 )
 def test_bad_fields_are_refused_with_the_field_named(data, field, words):

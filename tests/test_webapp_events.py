@@ -159,7 +159,7 @@ def test_the_server_wide_cap_answers_busy(app):
         (None, None, "object"),
         ("curve", None, "object"),
         ([1, 2], None, "object"),
-        ({"task": "chess"}, "task", "curve, surface or mnist"),
+        ({"task": "chess"}, "task", "curve, surface, mnist or classify"),
         ({"task": "curve", "epochs": "many"}, "epochs", "integer"),
         ({"task": "curve", "lr": 1e9}, "lr", "less than or equal to 10"),
         ({"task": "curve", "hidden": [10**9]}, "hidden.0", "1024"),
