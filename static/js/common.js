@@ -77,7 +77,8 @@ async function updateLive(event) {
   if (!ACTIVE.has(bpnet.state) || input.value.trim() === "" || input.validity.badInput) return;
   const ack = await request("update", { [input.name]: Number(input.value) });
   if (refused(ack)) return;
-  $("#live").textContent = `Now training with lr ${fmt(ack.lr)}, momentum ${fmt(ack.momentum)}.`;
+  const momentum = $("#momentum").disabled ? "" : `, momentum ${fmt(ack.momentum)}`; // adam has none
+  $("#live").textContent = `Now training with lr ${fmt(ack.lr)}${momentum}.`;
 }
 
 /** Show the momentum input only for the optimizers that take one (their option carries
