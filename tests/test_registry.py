@@ -80,3 +80,30 @@ def test_the_cli_offers_every_task_and_every_choice():
         assert args.task == task and args.optimizer == "sgd"
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "curve", "--activation", "swish"])
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_each_page_offers_the_registry_choices_with_the_task_defaults_selected(task):
+    import re
+
+    from bpnet.engine import defaults
+    from webapp import create_app
+
+    html = create_app({"TESTING": True}).test_client().get(f"/{task}").data.decode()
+
+    def menu(name):
+        select = re.search(rf'<select id="{name}".*?</select>', html, flags=re.S).group(0)
+        options = re.findall(r"<option([^>]*)>([^<]+)</option>", select)
+        return [text for _, text in options], [
+            text for attrs, text in options if "selected" in attrs
+        ]
+
+    for name, names in [("activation", ACTIVATIONS), ("optimizer", OPTIMIZERS),
+                        ("lr_schedule", LR_SCHEDULES)]:  # fmt: skip
+        offered, selected = menu(name)
+        assert offered == list(names)
+        assert selected == [defaults(task)[name]]
+    takes_momentum = OPTIMIZERS[defaults(task)["optimizer"]].momentum is not None
+    assert ('id="momentum-field" title="can be changed while training" hidden' in html) != (
+        takes_momentum
+    )
