@@ -29,7 +29,7 @@ import websocket
 from live_server import Client, free_port, live_server
 
 import bpnet
-from bpnet import cli, nn
+from bpnet import cli, nn, serialization
 from bpnet.serialization import METADATA_KEY
 from webapp import create_app
 from webapp import socketio as server_socketio
@@ -512,11 +512,13 @@ def test_an_exception_inside_a_job_fails_that_job_only(monkeypatch, caplog):
 
 
 def _break_savez(monkeypatch):
-    def savez(file, *args, **arrays):
-        file.write(b"PK\x03\x04 half a zip")  # some bytes reach the disk, then the disk fills
+    """The archive writer puts some bytes on the disk, then the disk fills."""
+
+    def write_npz(file, arrays):
+        file.write(b"PK\x03\x04 half a zip")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(np, "savez", savez)
+    monkeypatch.setattr(serialization, "_write_npz", write_npz)
 
 
 def _model():
