@@ -129,22 +129,21 @@ def compare(torch, args) -> None:
 
 
 def profile(args) -> None:
-    """Time each of bpnet's layers forward and backward, the loss and the optimizer."""
+    """Time each of bpnet's layers forward and backward, the loss and the optimizer: medians
+    over the steps, so that a stall of the shared machine does not count."""
     run = BpnetRun(args.seed)
     model, criterion, optimizer = run.model, run.criterion, run.optimizer
-    spent = defaultdict(float)
+    spent = defaultdict(list)
 
     def timed(name, function, *arguments, **keywords):
         start = time.perf_counter()
         result = function(*arguments, **keywords)
-        spent[name] += time.perf_counter() - start
+        spent[name].append(time.perf_counter() - start)
         return result
 
-    count = 0
     for step, (x, y) in enumerate(batches(args.seed, args.warmup + args.steps)):
         if step == args.warmup:
             spent.clear()
-        count = step - args.warmup + 1
         timed("optimizer zero_grad", optimizer.zero_grad)
         out = x
         for index, layer in enumerate(model):
@@ -155,10 +154,11 @@ def profile(args) -> None:
             layer, keywords = model[index], ({"input_grad": False} if index == 0 else {})
             grad = timed(f"{index} {layer!r} backward", layer.backward, grad, **keywords)
         timed("optimizer step", optimizer.step)
-    total = sum(spent.values())
-    print(f"\nbpnet step, {count} steps after {args.warmup} warm-up: {total / count * 1e3:.2f} ms")
-    for name, seconds in sorted(spent.items(), key=lambda item: -item[1]):
-        print(f"  {seconds / count * 1e3:7.3f} ms  {seconds / total:6.1%}  {name}")
+    medians = {name: statistics.median(times) for name, times in spent.items()}
+    total = sum(medians.values())
+    print(f"\nbpnet step, median per part over {args.steps} steps: {total * 1e3:.2f} ms in all")
+    for name, seconds in sorted(medians.items(), key=lambda item: -item[1]):
+        print(f"  {seconds * 1e3:7.3f} ms  {seconds / total:6.1%}  {name}")
 
 
 def accuracy(args) -> None:

@@ -66,7 +66,12 @@ class _Pool2d(Module):
                 f"{self!r} backward expected a gradient of shape "
                 f"{expected[1:] if self._unbatched else expected}, got {grad.shape}"
             )
-        return grad.reshape(expected)
+        grad = grad.reshape(expected)
+        if not grad.transpose(1, 2, 3, 0).flags.c_contiguous:
+            # into the batch-last layout of the arrays it meets below (a Flatten hands back
+            # (N, C, H, W) order): mixed layouts make numpy walk them in short rows, 3x slower
+            grad = np.ascontiguousarray(grad.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+        return grad
 
     def _finish(self, padded_grad: np.ndarray) -> np.ndarray:
         """Strip the padding from dL/d(padded input) and undo the added batch axis."""
