@@ -10,6 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import bpnet
 from bpnet import nn, optim
+from bpnet.errors import GraphError
 
 # (in_channels, out_channels, kernel_size, stride, padding, input (N, C, H, W)): odd sizes,
 # strides that do not divide the input, non-square kernels, strides and paddings
@@ -254,5 +255,15 @@ def test_conv_backward_checks_the_gradient_shape():
     layer(np.zeros((4, 1, 5, 5)))
     with pytest.raises(ValueError, match=r"\(4, 2, 3, 3\).*\(4, 2, 5, 5\)"):
         layer.backward(np.zeros((4, 2, 5, 5)))
-    with pytest.raises(RuntimeError, match="forward"):
+    with pytest.raises(GraphError, match="forward"):
         nn.Conv2d(1, 2, 3).backward(np.zeros((1, 2, 1, 1)))
+
+
+def test_conv_frozen_weight_gets_no_gradient_and_the_bias_still_does(rng):
+    layer, shape = conv_case("3x3 pad 1")
+    layer.weight.requires_grad_(False)
+    layer.zero_grad()
+    x = rng.standard_normal(shape)
+    layer.backward(rng.standard_normal(layer(x).shape))
+    assert layer.weight.grad is None
+    assert layer.bias.grad is not None

@@ -6,6 +6,7 @@ from helpers import check_gradients
 from numpy.testing import assert_allclose, assert_array_equal
 
 from bpnet import nn
+from bpnet.errors import GraphError
 
 # (kernel_size, stride, padding): side by side, overlapping, padded, non-square, odd leftovers
 WINDOWS = {
@@ -121,3 +122,16 @@ def test_pool_backward_checks_the_gradient_shape():
     layer(np.zeros((2, 3, 4, 4)))
     with pytest.raises(ValueError, match=r"\(2, 3, 2, 2\).*\(2, 3, 4, 4\)"):
         layer.backward(np.zeros((2, 3, 4, 4)))
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_pool_backward_with_input_grad_false_returns_none(kind):
+    layer = LAYERS[kind][0](2)
+    layer(np.zeros((1, 1, 4, 4)))
+    assert layer.backward(np.ones((1, 1, 2, 2)), input_grad=False) is None
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_pool_backward_before_forward_is_a_graph_error(kind):
+    with pytest.raises(GraphError, match="forward"):
+        LAYERS[kind][0](2).backward(np.ones((1, 1, 2, 2)))

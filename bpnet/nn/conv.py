@@ -90,6 +90,8 @@ class Conv2d(Module):
             Parameter(rng.uniform(-bound, bound, out_channels).astype(dtype)) if bias else None
         )
 
+    _cols = None  # the input patches, kept for backward
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=self.weight.data.dtype)  # no copy when the dtype already matches
         if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
@@ -123,13 +125,12 @@ class Conv2d(Module):
         return y[0] if self._unbatched else y
 
     def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """dL/dW += g @ cols.T, dL/db += g summed over P; returns dL/dx by col2im of W.T @ g.
+        """dL/dW += g @ cols.T, dL/db += g summed over P; returns dL/dx by col2im of W.T @ g
+        (None with ``input_grad=False``). Frozen parameters (requires_grad False) get none.
 
         ``grad`` is dL/dy, shaped like the output; see the class docstring for the shapes.
         """
-        cols = getattr(self, "_cols", None)
-        if cols is None:
-            raise RuntimeError(f"{self!r}: call forward() before backward()")
+        cols = self._saved(self._cols)
         n, c, h, w = self._input_shape
         out_shape = (n, self.out_channels, *_output_size(self, self._input_shape))
         expected = out_shape[1:] if self._unbatched else out_shape
@@ -141,9 +142,11 @@ class Conv2d(Module):
         # (C_out, P); free of copies when grad is batch-last in memory, as this layer's own
         # output is and what ReLU and the pooling layers hand back for it
         g = grad.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)
-        _accumulate(self.weight, (g @ cols.T).reshape(self.weight.shape))
-        if self.bias is not None:
-            _accumulate(self.bias, g.sum(axis=1))
+        weight, bias = self.weight, self.bias
+        if weight.requires_grad:
+            weight.accumulate_grad((g @ cols.T).reshape(weight.shape))
+        if bias is not None and bias.requires_grad:
+            bias.accumulate_grad(g.sum(axis=1))
         if not input_grad:
             return None
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
@@ -165,14 +168,6 @@ class Conv2d(Module):
         if self.padding != (0, 0):
             text += f", padding={self.padding}"
         return text + ("" if self.bias is not None else ", bias=False")
-
-
-def _accumulate(param: Parameter, grad: np.ndarray) -> None:
-    """``param.grad += grad``, or the first gradient when ``zero_grad`` left None."""
-    if param.grad is None:
-        param.grad = grad
-    else:
-        param.grad += grad
 
 
 def _pair(value, layer: str, name: str, minimum: int) -> tuple[int, int]:

@@ -102,6 +102,8 @@ class MaxPool2d(_Pool2d):
                [13., 15.]])
     """
 
+    _padded = None  # the (padded) input, kept for backward with the output _y
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._padded = padded = self._prepare(x, fill=-np.inf)  # kept for backward
         views = self._views(padded)
@@ -111,10 +113,13 @@ class MaxPool2d(_Pool2d):
         self._y = y
         return y[0] if self._unbatched else y
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        """dL/dx at the first maximum of each window is that window's dL/dy, elsewhere 0."""
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """dL/dx at the first maximum of each window is that window's dL/dy, elsewhere 0
+        (None with ``input_grad=False``: the layer has no parameters)."""
+        padded, y = self._saved(self._padded), self._y
         grad = self._check_grad(grad)
-        padded, y = self._padded, self._y
+        if not input_grad:
+            return None
         padded_grad = _batch_last_full(padded.shape, 0, grad.dtype)
         not_yet_routed = None  # windows whose maximum an earlier offset already took
         for view, target in zip(self._views(padded), self._views(padded_grad)):
@@ -141,6 +146,8 @@ class AvgPool2d(_Pool2d):
     several windows adds up what each sends.
     """
 
+    _padded_shape = None  # kept for backward
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         padded = self._prepare(x, fill=0.0)
         views = self._views(padded)
@@ -151,10 +158,14 @@ class AvgPool2d(_Pool2d):
         self._padded_shape = padded.shape
         return y[0] if self._unbatched else y
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        """dL/dx adds dL/dy / (kernel_h * kernel_w) from every window the input is in."""
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """dL/dx adds dL/dy / (kernel_h * kernel_w) from every window the input is in
+        (None with ``input_grad=False``: the layer has no parameters)."""
+        padded_shape = self._saved(self._padded_shape)
         grad = self._check_grad(grad) / (self.kernel_size[0] * self.kernel_size[1])
-        padded_grad = _batch_last_full(self._padded_shape, 0, grad.dtype)
+        if not input_grad:
+            return None
+        padded_grad = _batch_last_full(padded_shape, 0, grad.dtype)
         for target in self._views(padded_grad):
             target += grad
         return self._finish(padded_grad)
