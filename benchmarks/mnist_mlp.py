@@ -120,6 +120,20 @@ class BpnetRun:
         return float((self.model(data.x_test).argmax(axis=1) == data.y_test).mean())
 
 
+class ExplicitInputGradRun(BpnetRun):
+    """bpnet's loop with ``input_grad=False`` spelled out (the benchmark's loop before the
+    README's became the fast one): ``--check-readme-loop`` times it against the README's."""
+
+    label = "input_grad=False"
+
+    def epoch(self) -> None:
+        for xb, yb in itertools.islice(self.loader, self.steps):
+            self.optimizer.zero_grad()
+            self.criterion(self.model(xb), yb)
+            self.model.backward(self.criterion.backward(), input_grad=False)
+            self.optimizer.step()
+
+
 class TorchRun:
     """The same network, weights and batches in PyTorch's idiomatic loop."""
 
@@ -230,6 +244,8 @@ def _outer_safe_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 def run_setup(setup: Setup, data: Mnist, torch, args) -> dict:
     bpnet_run = BpnetRun(setup, data, args.seed)
     contenders = [bpnet_run]
+    if args.check_readme_loop:
+        contenders.append(ExplicitInputGradRun(setup, data, args.seed))
     if torch is not None:
         weights = {k: np.array(v) for k, v in bpnet_run.model.state_dict().items()}
         contenders.append(TorchRun(torch, setup, weights, data, args.seed))
@@ -395,6 +411,8 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"run only these setups, 1..{len(SETUPS)}")  # fmt: skip
     parser.add_argument("--no-torch", action="store_true", help="bpnet alone")
     parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn")
+    parser.add_argument("--check-readme-loop", action="store_true",
+                        help="also time the loop with input_grad=False spelled out")  # fmt: skip
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=None,
                         help="measure peak memory in child processes (default: on unless --quick)")  # fmt: skip
     parser.add_argument("--probe-memory", help=argparse.SUPPRESS)
