@@ -263,7 +263,7 @@ def run_setup(setup: Setup, data: Mnist, torch, args) -> dict:
         if scale != 1 else ""
     )  # fmt: skip
     print(f"\n{setup.name}: lr {setup.lr}, momentum {MOMENTUM}{slice_note}", flush=True)
-    header = "".join(f"{c.label + ' s/epoch':>18}{'test acc':>10}" for c in contenders[:-1])
+    header = "".join(f"{c.label + ' s/epoch':>22}{'test acc':>10}" for c in contenders[:-1])
     print(f"  {'epoch':<8}{header}{'floor s':>10}", flush=True)
 
     times = {c.label: [] for c in contenders}
@@ -278,7 +278,7 @@ def run_setup(setup: Setup, data: Mnist, torch, args) -> dict:
         row = ""
         for contender in contenders[:-1]:  # measured after the epoch, outside its time
             accuracy[contender.label].append(contender.accuracy(data))
-            row += f"{times[contender.label][-1]:>18.3f}{accuracy[contender.label][-1]:>10.2%}"
+            row += f"{times[contender.label][-1]:>22.3f}{accuracy[contender.label][-1]:>10.2%}"
         name = "warm-up" if epoch < args.warmup else str(epoch - args.warmup + 1)
         print(f"  {name:<8}{row}{times['floor'][-1]:>10.3f}", flush=True)
 
