@@ -16,6 +16,7 @@ import itertools
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -43,18 +44,31 @@ class Setup:
     steps: int | None = None
     max_vs_torch: float | None = None  # the issue's targets for bpnet's epoch
     max_vs_floor: float | None = None
+    optimizer: str = "sgd"  # "sgd" (momentum 0.9) or "adam"
+    activation: str = "relu"
 
     @property
     def name(self) -> str:
-        return "-".join(map(str, self.sizes)) + f" b{self.batch_size}"
+        extra = "" if self.optimizer == "sgd" else f" {self.optimizer}"
+        extra += "" if self.activation == "relu" else f" {self.activation}"
+        return _sizes_name(self.sizes) + f" b{self.batch_size}" + extra
+
+
+def _sizes_name(sizes: tuple[int, ...]) -> str:
+    hidden = sizes[1:-1]
+    if len(hidden) > 2 and len(set(hidden)) == 1:  # 784-64x6-10
+        return f"{sizes[0]}-{hidden[0]}x{len(hidden)}-{sizes[-1]}"
+    return "-".join(map(str, sizes))
 
 
 SETUPS = [
-    Setup((784, 256, 128, 10), 128, lr=0.05, max_vs_torch=0.75, max_vs_floor=1.4),
+    Setup((784, 256, 128, 10), 128, lr=0.05, max_vs_torch=0.68, max_vs_floor=1.25),
+    Setup((784, 256, 128, 10), 128, lr=1e-3, max_vs_torch=0.68, optimizer="adam"),
     Setup((784, 256, 128, 10), 64, lr=0.05),
     Setup((784, 100, 10), 32, lr=0.05, max_vs_torch=0.5),
     # one sample per step: lr 0.01 with momentum 0.9 is too noisy (~75% test accuracy)
     Setup((784, 100, 10), 1, lr=0.002, steps=10_000, max_vs_torch=0.3),
+    Setup((784, *[64] * 6, 10), 64, lr=0.05, activation="tanh"),
 ]
 
 
@@ -78,10 +92,14 @@ class BpnetRun:
     def __init__(self, setup: Setup, data: Mnist, seed: int):
         init = np.random.default_rng(seed)
         layers: list[nn.Module] = []
+        act = nn.Tanh if setup.activation == "tanh" else nn.ReLU
         for n_in, n_out in zip(setup.sizes[:-1], setup.sizes[1:]):
-            layers += [nn.Linear(n_in, n_out, generator=init), nn.ReLU()]
+            layers += [nn.Linear(n_in, n_out, generator=init), act()]
         self.model = nn.Sequential(*layers[:-1])
-        self.optimizer = optim.SGD(self.model.parameters(), lr=setup.lr, momentum=MOMENTUM)
+        if setup.optimizer == "adam":
+            self.optimizer = optim.Adam(self.model.parameters(), lr=setup.lr)
+        else:
+            self.optimizer = optim.SGD(self.model.parameters(), lr=setup.lr, momentum=MOMENTUM)
         self.criterion = nn.CrossEntropyLoss()
         self.loader = DataLoader(
             data.x_train, data.y_train, batch_size=setup.batch_size, shuffle=True,
@@ -92,13 +110,28 @@ class BpnetRun:
     def epoch(self) -> None:
         # a fresh iteration draws a fresh order; islice stops early when steps is a slice
         for xb, yb in itertools.islice(self.loader, self.steps):
+            # the README's loop, word for word
             self.optimizer.zero_grad()
             self.criterion(self.model(xb), yb)
-            self.model.backward(self.criterion.backward(), input_grad=False)
+            self.model.backward(self.criterion.backward())
             self.optimizer.step()
 
     def accuracy(self, data: Mnist) -> float:
         return float((self.model(data.x_test).argmax(axis=1) == data.y_test).mean())
+
+
+class ExplicitInputGradRun(BpnetRun):
+    """bpnet's loop with ``input_grad=False`` spelled out (the benchmark's loop before the
+    README's became the fast one): ``--check-readme-loop`` times it against the README's."""
+
+    label = "input_grad=False"
+
+    def epoch(self) -> None:
+        for xb, yb in itertools.islice(self.loader, self.steps):
+            self.optimizer.zero_grad()
+            self.criterion(self.model(xb), yb)
+            self.model.backward(self.criterion.backward(), input_grad=False)
+            self.optimizer.step()
 
 
 class TorchRun:
@@ -109,11 +142,17 @@ class TorchRun:
     def __init__(self, torch, setup: Setup, weights: dict, data: Mnist, seed: int):
         self.torch = torch
         layers = []
+        act = torch.nn.Tanh if setup.activation == "tanh" else torch.nn.ReLU
         for n_in, n_out in zip(setup.sizes[:-1], setup.sizes[1:]):
-            layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+            layers += [torch.nn.Linear(n_in, n_out), act()]
         self.model = torch.nn.Sequential(*layers[:-1])
         self.model.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=setup.lr, momentum=MOMENTUM)
+        if setup.optimizer == "adam":
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=setup.lr)
+        else:
+            self.optimizer = torch.optim.SGD(
+                self.model.parameters(), lr=setup.lr, momentum=MOMENTUM
+            )
         with warnings.catch_warnings():  # "not writable": bpnet's arrays are read-only, and
             warnings.simplefilter("ignore")  # nothing here writes to them
             self.x, self.y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
@@ -136,6 +175,37 @@ class TorchRun:
         with self.torch.no_grad():
             predictions = self.model(self.x_test).argmax(dim=1)
         return float((predictions == self.y_test).float().mean())
+
+
+class SklearnRun:
+    """scikit-learn's MLPClassifier on the same network and batch size, one ``partial_fit``
+    (one shuffled pass over the data) per epoch; SGD with momentum 0.9, no L2 penalty."""
+
+    label = "scikit-learn"
+
+    @classmethod
+    def create(cls, setup: Setup, data: Mnist, seed: int):
+        try:
+            from sklearn.neural_network import MLPClassifier
+        except ImportError:
+            print("  scikit-learn not installed (pip install scikit-learn): not compared")
+            return None
+        return cls(MLPClassifier, setup, data, seed)
+
+    def __init__(self, MLPClassifier, setup: Setup, data: Mnist, seed: int):
+        self.model = MLPClassifier(
+            hidden_layer_sizes=setup.sizes[1:-1], solver="sgd", momentum=MOMENTUM,
+            nesterovs_momentum=False, learning_rate_init=setup.lr, batch_size=setup.batch_size,
+            alpha=0.0, shuffle=True, random_state=seed,
+        )  # fmt: skip
+        self.data = data
+        self.classes = np.arange(10)
+
+    def epoch(self) -> None:
+        self.model.partial_fit(self.data.x_train, self.data.y_train, classes=self.classes)
+
+    def accuracy(self, data: Mnist) -> float:
+        return float(self.model.score(data.x_test, data.y_test))
 
 
 class MatmulFloor:
@@ -174,9 +244,16 @@ def _outer_safe_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 def run_setup(setup: Setup, data: Mnist, torch, args) -> dict:
     bpnet_run = BpnetRun(setup, data, args.seed)
     contenders = [bpnet_run]
+    if args.check_readme_loop:
+        contenders.append(ExplicitInputGradRun(setup, data, args.seed))
     if torch is not None:
         weights = {k: np.array(v) for k, v in bpnet_run.model.state_dict().items()}
         contenders.append(TorchRun(torch, setup, weights, data, args.seed))
+    # a partial_fit is a whole epoch, so not in --quick's shortened epochs
+    if setup.name == "784-100-10 b32" and not (args.no_sklearn or args.quick):
+        sklearn_run = SklearnRun.create(setup, data, args.seed)
+        if sklearn_run is not None:
+            contenders.append(sklearn_run)
     contenders.append(MatmulFloor(setup, bpnet_run.steps))
     full_steps = math.ceil(len(data.x_train) / setup.batch_size)
     scale = full_steps / bpnet_run.steps  # seconds per slice -> seconds per full epoch
@@ -186,28 +263,34 @@ def run_setup(setup: Setup, data: Mnist, torch, args) -> dict:
         if scale != 1 else ""
     )  # fmt: skip
     print(f"\n{setup.name}: lr {setup.lr}, momentum {MOMENTUM}{slice_note}", flush=True)
-    header = "".join(f"{c.label + ' s/epoch':>18}{'test acc':>10}" for c in contenders[:-1])
+    header = "".join(f"{c.label + ' s/epoch':>22}{'test acc':>10}" for c in contenders[:-1])
     print(f"  {'epoch':<8}{header}{'floor s':>10}", flush=True)
 
     times = {c.label: [] for c in contenders}
-    accuracy = {c.label: [] for c in contenders[:-1]}
+    cpu = {c.label: [] for c in contenders}  # process CPU seconds: what a busy neighbour
+    accuracy = {c.label: [] for c in contenders[:-1]}  # steals shows in wall time only
     for epoch in range(args.warmup + args.epochs):
         for contender in contenders if epoch % 2 == 0 else reversed(contenders):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             contender.epoch()
             times[contender.label].append((time.perf_counter() - start) * scale)
+            cpu[contender.label].append((time.process_time() - start_cpu) * scale)
         row = ""
         for contender in contenders[:-1]:  # measured after the epoch, outside its time
             accuracy[contender.label].append(contender.accuracy(data))
-            row += f"{times[contender.label][-1]:>18.3f}{accuracy[contender.label][-1]:>10.2%}"
+            row += f"{times[contender.label][-1]:>22.3f}{accuracy[contender.label][-1]:>10.2%}"
         name = "warm-up" if epoch < args.warmup else str(epoch - args.warmup + 1)
         print(f"  {name:<8}{row}{times['floor'][-1]:>10.3f}", flush=True)
 
     result = {"setup": setup, "scale": scale, "accuracy": accuracy}
     for label, measured in times.items():
         result[label] = median_min(measured[args.warmup :])
+    for peer in [c.label for c in contenders[1:]]:  # bpnet's epoch over the peer's, round by round
+        for kind, source in (("wall", times), ("cpu", cpu)):
+            ratios = [a / b for a, b in zip(source["bpnet"], source[peer])][args.warmup :]
+            result[f"ratios {kind} {peer}"] = ratios
     if args.memory:
-        for contender in contenders[:-1]:
+        for contender in [c for c in contenders if c.label in ("bpnet", "PyTorch")]:
             result[f"memory {contender.label}"] = probe_memory(contender.label, setup, args)
     return result
 
@@ -280,11 +363,23 @@ def print_summary(results: list[dict], has_torch: bool) -> None:
     widths = [max(len(str(row[i])) for row in [columns, *rows]) for i in range(len(columns))]
     for row in [columns, *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+    print("\nbpnet's epoch / the peer's, per alternated round (min / median / max; wall clock,"
+          " then process CPU time):")  # fmt: skip
+    for r in results:
+        for key in [k for k in r if k.startswith("ratios wall ")]:
+            peer = key.removeprefix("ratios wall ")
+            spread = [_spread(r[key]), _spread(r[f"ratios cpu {peer}"])]
+            print(f"  {r['setup'].name:<28} / {peer:<13} wall {spread[0]}   CPU {spread[1]}")
     print("load average at the end: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
     if any(r["scale"] != 1 for r in results):
         print("* timed on a slice of each epoch and scaled to a full epoch (see above)")
     if not has_torch:
         print("PyTorch not compared (--no-torch, or not installed: pip install torch==2.13.0)")
+
+
+def _spread(ratios: list[float]) -> str:
+    ordered = sorted(ratios)
+    return f"{ordered[0]:.2f} / {statistics.median(ordered):.2f} / {ordered[-1]:.2f}"
 
 
 def _pair(values, form: str) -> str:
@@ -308,11 +403,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     parser.add_argument("--epochs", type=int, default=7, help="timed epochs (default 7)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed first epochs")
-    parser.add_argument("--threads", type=int, default=2, help="BLAS and PyTorch threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS and PyTorch threads (default 1: the comparison that holds "
+                             "on a shared machine)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", type=int, nargs="+", metavar="N",
                         help=f"run only these setups, 1..{len(SETUPS)}")  # fmt: skip
     parser.add_argument("--no-torch", action="store_true", help="bpnet alone")
+    parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn")
+    parser.add_argument("--check-readme-loop", action="store_true",
+                        help="also time the loop with input_grad=False spelled out")  # fmt: skip
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=None,
                         help="measure peak memory in child processes (default: on unless --quick)")  # fmt: skip
     parser.add_argument("--probe-memory", help=argparse.SUPPRESS)

@@ -305,3 +305,17 @@ def test_to_accepts_a_torch_cpu_device(torch):
     assert model.to(torch.device("cpu")) is model
     with pytest.raises(ValueError, match="CPU only"):
         model.to(torch.device("meta"))
+
+
+def test_a_gradient_kept_from_an_earlier_step_is_not_overwritten_by_the_next(rng):
+    # backward reuses the array zero_grad forgot, but only when nobody else holds it
+    model = mlp().eval()
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    kept = train_step_grads(model, x, np.ones((6, 2), np.float32))
+    first = model[0].weight.grad
+    values = first.copy()
+    model.zero_grad()
+    train_step_grads(model, x, 2 * np.ones((6, 2), np.float32))
+    assert model[0].weight.grad is not first
+    assert_array_equal(first, values)
+    assert_allclose(model[0].weight.grad, 2 * kept[0], rtol=1e-6)

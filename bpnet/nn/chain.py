@@ -123,8 +123,7 @@ def run_backward(owner, grad, input_grad: bool):
 
 def has_trainable(module) -> bool:
     """Whether ``module`` or a module inside it has a parameter that requires grad."""
-    for m in module.modules():
-        for name, value in vars(m).items():
-            if isinstance(value, Parameter) and value.requires_grad and name[0] != "_":
-                return True
-    return False
+    for name, value in vars(module).items():
+        if isinstance(value, Parameter) and value.requires_grad and name[0] != "_":
+            return True
+    return any(has_trainable(child) for _, child in module.named_children())

@@ -85,7 +85,11 @@ class Linear(Module):
         if weight.requires_grad:
             # np.dot is rows.T @ x; with one row per batch it is an outer product, which
             # np.matmul computes in a plain loop ten times slower than the BLAS call np.dot makes
-            weight.accumulate_grad(np.dot(rows.T, x.reshape(-1, self.in_features)))
+            x_rows = x.reshape(-1, self.in_features)
+            if weight.grad is None:  # the first backward since zero_grad writes, in place
+                weight.grad = np.dot(rows.T, x_rows, out=weight.grad_buffer())
+            else:
+                weight.grad += np.dot(rows.T, x_rows)
         if bias is not None and bias.requires_grad:
             bias.accumulate_grad(rows.sum(axis=0))
         return grad @ weight.data if input_grad else None

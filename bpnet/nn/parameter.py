@@ -8,6 +8,8 @@ first backward writes ``grad``; later ones add into it, so the gradients of seve
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 
@@ -26,6 +28,7 @@ class Parameter:
         self.data = np.ascontiguousarray(data)
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
+        self._spare: np.ndarray | None = None  # the last forgotten gradient, to reuse
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -46,9 +49,23 @@ class Parameter:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradient (None), or with ``set_to_none=False`` fill it with zeros."""
         if set_to_none or self.grad is None:
-            self.grad = None
+            self._spare, self.grad = self.grad, None
         else:
             self.grad.fill(0)
+
+    def grad_buffer(self) -> np.ndarray | None:
+        """An array to write the next first gradient into (``np.dot(..., out=)``), or None.
+
+        It is the gradient ``zero_grad`` forgot, handed out only if nothing else refers to it:
+        code that kept ``p.grad`` from an earlier step keeps its values, as in PyTorch.
+        """
+        spare, self._spare = self._spare, None
+        # 2 references: `spare` and getrefcount's argument; any other holder makes it more
+        if spare is None or sys.getrefcount(spare) != 2:
+            return None
+        if spare.shape != self.data.shape or spare.dtype != self.data.dtype:
+            return None
+        return spare
 
     def accumulate_grad(self, grad: np.ndarray) -> None:
         """Add ``grad`` into ``.grad``; the first gradient after zero_grad is stored as is
