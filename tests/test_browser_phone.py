@@ -64,6 +64,7 @@ def test_a_training_page_fits_a_phone_before_and_while_training(browser, server,
     check_fits_a_phone(page.page)
     # After Start the page scrolls the plots into view: the controls are above them.
     assert page.js("document.querySelector('.plots').getBoundingClientRect().top") < 200
+    page.page.mouse.move(0, 0)  # a phone has no hover: no plotly toolbar in the picture
     page.screenshot(f"{task}-phone", full_page=True)
     page.js("document.getElementById('stop').click()")
     page.wait_for("['stopped', 'finished'].includes(window.bpnet.state)")

@@ -196,7 +196,8 @@ function onDataset(data) {
   [norms, normAxis] = [[Infinity, 0], ""];
   settle = {
     "loss-plot": () => baseLayout({ xaxis: epochAxis(epochs), yaxis: lossAxis() }),
-    "grad-plot": () => baseLayout({ xaxis: epochAxis(epochs), yaxis: LOG_AXIS }),
+    // 3 ticks: its range is often 1-2 decades, where 4 would label every digit
+    "grad-plot": () => baseLayout({ xaxis: epochAxis(epochs), yaxis: { ...LOG_AXIS, nticks: 3 } }),
   };
   $("#loss-values").textContent = "waiting for the first epoch…";
   $("#elapsed").textContent = "";
