@@ -26,7 +26,7 @@ _EXAMPLES = {
     "points": [[0.5, -1, 1], [1, 2, 0]],
 }
 # What the items of a list field are, where "numbers" would say less.
-_ITEMS = {"hidden": "layer sizes"}
+_ITEMS = {"hidden": "layer sizes", "points": "points"}
 
 
 def config_error(model: type[BaseModel], error: dict, data: dict) -> ConfigError:
@@ -69,11 +69,16 @@ def describe(annotation: Any, metadata: list, name: str = "") -> str | None:
         low, high = _length(metadata)
         each = describe(item, [])
         inner = typing.get_args(item)[0] if typing.get_origin(item) is typing.Annotated else item
-        if each is None or typing.get_origin(inner) is list:
-            return None  # e.g. points, a list of [x, y, label]: its description says it
+        if each is None:
+            return None
+        count = (
+            str(low) if low == high else f"at most {high}" if not low
+            else f"{low} to {high}" if high else f"{low} or more"
+        )  # fmt: skip
+        if typing.get_origin(inner) is list:  # e.g. points, each [x, y, label]
+            return f"{count} {_ITEMS.get(name, 'items')}, each a list of {each.partition(' separated')[0]}"
         if name.endswith("_range") and low == high == 2:
             return f"two numbers, the min then the max, each {each.removeprefix('a number ')}"
-        count = str(low) if low == high else f"{low} to {high}" if high else f"{low} or more"
         if typing.get_origin(item) is Literal:
             return f"{count} of {each.removeprefix('one of ')}, separated by commas"
         return f"{count} {_ITEMS.get(name, 'numbers')} separated by commas, each {each}"
