@@ -43,7 +43,7 @@ def test_the_index_fits_a_phone(browser, server):
 
 TRAINING = {
     "curve": ({"epochs": 400}, "window.bpnet.epochs.length >= 20"),
-    "surface": ({"epochs": 60, "n_train": 300}, "window.bpnet.epochs.length >= 5"),
+    "surface": ({"epochs": 60, "n_train": 300}, "window.bpnet.state === 'finished'"),
     "mnist": (
         {"epochs": 2, "train_subset": 3000},
         "document.querySelectorAll('#digits .digit').length === 10",
