@@ -9,7 +9,7 @@ from browser import PHONE, Page, browser, server  # noqa: F401 (fixtures)
 # controls smaller than a fingertip, and whether the connection indicator is on screen.
 MEASURE = """() => {
   const visible = (e) => e.getBoundingClientRect().width > 0;
-  const controls = [...document.querySelectorAll("button, input:not([type=checkbox]), select")];
+  const controls = [...document.querySelectorAll("button, input:not([type=checkbox]):not([type=radio]), select")];
   const indicator = document.getElementById("connection");
   return {
     scrollWidth: document.documentElement.scrollWidth,
@@ -44,6 +44,7 @@ def test_the_index_fits_a_phone(browser, server):
 TRAINING = {
     "curve": ({"epochs": 400}, "window.bpnet.epochs.length >= 20"),
     "surface": ({"epochs": 60, "n_train": 300}, "window.bpnet.state === 'finished'"),
+    "classify": ({"epochs": 200}, "window.bpnet.epochs.length >= 2"),
     "mnist": (
         {"epochs": 2, "train_subset": 3000},
         "document.querySelectorAll('#digits .digit').length === 10",
