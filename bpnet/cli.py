@@ -16,6 +16,7 @@ from typing import Annotated
 
 from .engine import TASKS, ConfigError, TrainingJob, defaults, parse_config
 from .engine.config import TrainingConfig, describe
+from .expr import describe_language
 from .model_io import save_model
 
 # the flags whose names differ from their config field
@@ -54,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     shared = TrainingConfig.model_fields
     for name, spec in TASKS.items():
         sub = tasks.add_parser(name, help=spec.summary, description=spec.summary)
+        if "expression" in spec.config.model_fields:  # errors stay one line; --help has it all
+            variables = ("x", "y") if "y_range" in spec.config.model_fields else ("x",)
+            sub.epilog = f"What --expr may contain: {describe_language(variables)}"
         d = defaults(name)
         groups = {
             True: sub.add_argument_group("network and training"),
@@ -129,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         field = (exc.field or "").split(".")[0]
         flag = _FLAG_OF_FIELD.get(field, "--" + field.replace("_", "-"))
+        if field == "expression":
+            exc = f"{exc} (bpnet train {args.task} --help shows what a formula may contain)"
         parser.exit(
             2, f"bpnet: error: argument {flag}: {exc}\n" if field else f"bpnet: error: {exc}\n"
         )

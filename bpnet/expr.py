@@ -75,13 +75,19 @@ _FORBIDDEN = {ast.Attribute: "attribute access with '.'", ast.Subscript: "a subs
 _UNICODE_HINTS = {"²": "write ^2", "³": "write ^3", "×": "write *", "·": "write *",
                   "÷": "write /", "−": "write -", "π": "write pi",
                   "√": "write sqrt(...)"}  # fmt: skip
+_EXAMPLES = {1: "sin(x)", 2: "sin(x)*cos(y)"}  # by number of variables
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
-def _allowed(variables: tuple[str, ...]) -> str:
+def describe_language(variables: tuple[str, ...] = ("x",)) -> str:
+    """What a formula may contain, in one paragraph: the help behind "what can I type?".
+
+    Error messages stay short and leave this list out; the pages and the CLI's help show it.
+    """
     return (
-        f"allowed: numbers, {', '.join(variables + tuple(ALLOWED_CONSTANTS))}, + - * / ^, "
-        f"comparisons < <= > >= == !=, and the functions {', '.join(ALLOWED_FUNCTIONS)}"
+        f"Numbers, {', '.join(variables + tuple(ALLOWED_CONSTANTS))}; + - * / and ^ for powers; "
+        f"comparisons < <= > >= == != (1 where true, else 0); and the functions "
+        f"{'; '.join(ALLOWED_FUNCTIONS.values())}. Example: sin(3*x) / (1 + x^2)."
     )
 
 
@@ -159,7 +165,7 @@ def _prepare(text: str, variables: tuple[str, ...]) -> tuple[str, list[int]]:
         raise ExpressionError(f"expression is {len(text)} characters long; at most {MAX_LENGTH}")
     if not text.strip():
         raise ExpressionError(
-            f"empty expression; type a formula such as sin(x). {_allowed(variables)}"
+            f"empty expression; type a formula such as {_EXAMPLES[len(variables)]}"
         )
     depth = 0
     for i, char in enumerate(text):
@@ -219,9 +225,7 @@ def _parse(source: str, origin: list[int], variables: tuple[str, ...]) -> ast.Ex
         starts_value = after[:1].isalnum() or after[:1] in ("_", "(")
         if message.startswith("invalid syntax") and ends_value and starts_value:
             message = "two values side by side (write * to multiply)"
-        raise ExpressionError(
-            f"syntax error at column {column}: {message}; {_allowed(variables)}", column
-        ) from None
+        raise ExpressionError(f"syntax error at column {column}: {message}", column) from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError("expression is too complex to parse") from None
     nodes = depth = 0
@@ -272,7 +276,7 @@ class _Compiler:
 
     def reject(self, node: ast.AST) -> ExpressionError:
         """The error for a node outside the whitelist, naming what it is."""
-        allowed = f" is not allowed; {_allowed(self.variables)}"
+        allowed = " is not allowed"
         if isinstance(node, ast.BinOp | ast.Compare):
             # Point at the operator itself: the first one not allowed, between its two operands.
             if isinstance(node, ast.BinOp):
@@ -294,7 +298,7 @@ class _Compiler:
         value = node.value
         if type(value) not in (int, float):  # bool is an int, but True is not a number here
             what = "a string" if isinstance(value, str | bytes) else repr(value)
-            raise self.error(node, what, f" is not allowed; {_allowed(self.variables)}")
+            raise self.error(node, what, " is not allowed; numbers are the only constants")
         number = float(value)  # at most 200 digits, so never an OverflowError
         if not math.isfinite(number):
             raise self.error(node, f"the number {self.segment(node)}", " is too large")
@@ -361,8 +365,9 @@ def _chain(comparisons: list[Callable]) -> Callable:
 
 
 def _known(name: str, variables: tuple[str, ...]) -> str:
-    """The tail of an unknown-name message: a close match, if any, and every allowed name."""
+    """The tail of an unknown-name message: a close match, else the variables to use."""
     known = [*variables, *ALLOWED_CONSTANTS, *ALLOWED_FUNCTIONS]
     close = difflib.get_close_matches(name.lower(), known, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"{hint}; allowed names: {', '.join(known)}"
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; the variables are {' and '.join(variables)}"

@@ -3,92 +3,13 @@ server. Each page trains live; the test reads the plots from the page itself, ch
 that nothing but 127.0.0.1 was asked for, and saves a screenshot to docs/img/."""
 
 import math
-import os
 import time
-from pathlib import Path
-from urllib.parse import urlparse
 from urllib.request import urlopen
 
-import pytest
-from live_server import live_server
+from browser import Page, browser, server  # noqa: F401 (fixtures)
 
 import bpnet
 from bpnet.engine import TASKS
-
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
-
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("BPNET_REQUIRE_BROWSER"):
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    pytest.skip(f"{CHROMIUM} not installed: apt-get install -y chromium", allow_module_level=True)
-
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",  # WebGL for the 3-D plots
-]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with live_server() as (url, _):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-class Page:
-    """A page plus what it asked the network for and what it logged as errors."""
-
-    def __init__(self, browser, url: str):
-        self.page = browser.new_page(viewport={"width": 1366, "height": 768})
-        self.hosts: set[str] = set()
-        self.errors: list[str] = []
-        self.page.on("request", lambda r: self.hosts.add(urlparse(r.url).hostname or r.url))
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(url)
-        self.page.wait_for_function("window.bpnet && window.bpnet.connection === 'connected'")
-
-    def js(self, expression: str):
-        return self.page.evaluate(expression)
-
-    def fill(self, field: str, value) -> None:
-        self.page.fill(f"#{field}", str(value))
-
-    def start(self) -> None:
-        self.page.click("#start")
-
-    def wait_for(self, expression: str, timeout: float = 60) -> None:
-        self.page.wait_for_function(expression, timeout=timeout * 1000)
-
-    def trace(self, plot: str, index: int, axis: str) -> list:
-        return self.js(f"Array.from(document.getElementById('{plot}').data[{index}].{axis})")
-
-    def check_clean(self) -> None:
-        assert self.errors == []
-        assert self.hosts <= {"127.0.0.1"}, self.hosts
-
-    def screenshot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-    def close(self) -> None:
-        self.page.close()
 
 
 def test_index_and_nav_link_to_every_task_page(browser, server):
@@ -125,6 +46,7 @@ def test_curve_page_fits_sin_live(browser, server, tmp_path):
     error = max(abs(a - b) for a, b in zip(fitted, truth))
     assert error < 0.25, f"the fitted curve is still {error:.2f} away from sin(x)"
     assert page.js("document.getElementById('download').hidden") is False
+    assert "finished" not in page.js("document.getElementById('status-message').textContent")
     path = tmp_path / "curve.npz"
     path.write_bytes(urlopen(page.js("document.getElementById('download').href")).read())
     weights = bpnet.load(path)  # the network's description (bpnet.model_io) is skipped
@@ -157,6 +79,11 @@ def test_mnist_page_shows_digits_with_guesses(browser, server):
     page.fill("epochs", 3)
     page.fill("train_subset", 20000)
     page.start()
+    # between Start and the first epoch: a note, not axes autoranged to -100 %...400 %
+    page.wait_for(
+        "(document.getElementById('accuracy-plot').layout.annotations || [])"
+        ".some(a => a.text.includes('waiting'))"
+    )
     page.wait_for("document.querySelectorAll('#digits .digit').length === 10", timeout=90)
     if page.js("window.bpnet.state") == "running":
         page.screenshot("mnist")
@@ -174,18 +101,92 @@ def test_mnist_page_shows_digits_with_guesses(browser, server):
     assert wrong <= 3  # after two epochs the network gets nearly all of them right
     accuracy = page.trace("accuracy-plot", 0, "y")
     assert len(accuracy) == 3 and accuracy[-1] > 0.9
+    low, high = page.js("document.getElementById('grad-plot')._fullLayout.yaxis.range")
+    assert high - low >= 1  # a log axis a decade tall at least, so it reads as logarithmic
     page.check_clean()
     page.close()
 
 
-def test_a_bad_expression_is_shown_inline_and_start_is_refused(browser, server):
+def test_a_bad_expression_is_shown_once_inline_and_start_is_refused(browser, server):
     page = Page(browser, server + "/curve")
     page.fill("expression", "__import__('os')")
     page.wait_for("document.getElementById('expression-error').textContent.length > 0")
-    assert "unknown name" in page.js("document.getElementById('expression-error').textContent")
+    inline = page.js("document.getElementById('expression-error').textContent")
+    assert "unknown name" in inline and len(inline) < 120  # no list of every function
+    page.fill("expression", "sin(x")
     page.start()
-    page.wait_for("document.getElementById('error').textContent.includes('expression')")
+    page.wait_for(
+        "document.getElementById('expression-error').textContent.includes('never closed')"
+    )
+    assert page.js("document.getElementById('error').hidden")  # said once, not in a banner too
     assert page.js("window.bpnet.jobId") in (None, "")
+    page.page.click("details.help summary")  # "what can I type?" lists the language
+    assert page.page.is_visible("#formula-help")
+    assert "sigmoid(a)" in page.js("document.getElementById('formula-help').textContent")
+    page.check_clean()
+    page.close()
+
+
+def test_a_long_paste_says_it_was_cut(browser, server):
+    page = Page(browser, server + "/curve")
+    page.page.click("#expression")
+    page.page.keyboard.press("Control+a")
+    page.js(
+        """(() => {
+        const input = document.getElementById('expression');
+        const data = new DataTransfer();
+        data.setData('text', 'x+'.repeat(2500));
+        input.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true}));
+        input.value = 'x+'.repeat(100);  // what the browser keeps of it (maxlength 200)
+        input.dispatchEvent(new Event('input', {bubbles: true}));
+    })()"""
+    )
+    page.wait_for("document.getElementById('expression-error').textContent.includes('5000')")
+    said = page.js("document.getElementById('expression-error').textContent")
+    assert "at most 200" in said and "first 200" in said
+    page.check_clean()
+    page.close()
+
+
+def test_a_formula_typed_without_spaces_selects_its_preset(browser, server):
+    page = Page(browser, server + "/curve")
+    page.page.fill("#expression", "x^3-x")
+    assert page.js("document.getElementById('preset').value") == "x^3 - x"
+    page.page.fill("#expression", "x^3-x+1")
+    assert page.js("document.getElementById('preset').value") == ""
+    page.close()
+
+
+def test_before_start_plots_show_a_note_and_no_axes_and_no_download(browser, server):
+    for task in ["curve", "surface", "mnist"]:
+        page = Page(browser, f"{server}/{task}")
+        for plot in page.js("Array.from(document.querySelectorAll('.plot'), p => p.id)"):
+            layout = page.js(f"document.getElementById('{plot}')._fullLayout")
+            assert layout["annotations"] and layout["annotations"][0]["text"], (task, plot)
+            assert layout["xaxis"]["visible"] is False and layout["yaxis"]["visible"] is False
+        assert page.js("getComputedStyle(document.getElementById('download')).display") == "none"
+        page.close()
+
+
+def test_the_live_note_shows_the_lr_the_job_reports_and_clears_when_it_ends(browser, server):
+    page = Page(browser, server + "/curve")
+    page.fill("epochs", 100_000)
+    page.page.select_option("#lr_schedule", "cosine")
+    page.start()
+    page.wait_for("window.bpnet.epochs.length >= 2")
+    page.fill("lr", 0.002)
+    page.page.dispatch_event("#lr", "change")
+    page.wait_for("document.getElementById('live').textContent.startsWith('Now training')")
+    page.wait_for("window.bpnet.lastEpoch.lr <= 0.002")
+    page.page.wait_for_timeout(400)  # one more frame: the note follows the latest epoch
+    note = page.js("document.getElementById('live').textContent")
+    reported = page.js("window.bpnet.lastEpoch.lr")
+    assert f"lr {reported:.4g}" in note or f"lr {reported:.2e}" in note, (note, reported)
+    page.page.click("#stop")
+    page.wait_for("window.bpnet.state === 'stopped'")
+    assert page.js("document.getElementById('live').textContent") == ""
+    said = page.js("document.getElementById('status-message').textContent")
+    assert said.startswith("— after epoch ") and "stopped" not in said  # not "stopped — stopped"
     page.check_clean()
     page.close()
 

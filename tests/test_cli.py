@@ -109,6 +109,27 @@ def test_classify_takes_features_and_regularisation_as_flags(capsys):
     assert dataset["config"]["regularization"] == "l2"
 
 
+def test_a_bad_formula_is_one_short_line_and_the_help_lists_the_language(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "curve", "--expr", "sin(x"])
+    err = capsys.readouterr().err.strip()
+    assert "never closed" in err and "bpnet train curve --help" in err
+    assert "sigmoid" not in err  # the language is in --help, not in every error
+    with pytest.raises(SystemExit):
+        main(["train", "curve", "--help"])
+    assert "sigmoid(a)" in capsys.readouterr().out
+
+
+def test_a_bad_number_says_what_is_allowed_with_an_example(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "curve", "--hidden", "8,5000"])
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "bpnet: error: argument --hidden: hidden must be 1 to 6 layer sizes separated by commas,"
+        " each a whole number from 1 to 1024, e.g. 64,64; got [8, 5000]"
+    )
+
+
 def test_python_dash_m_bpnet_runs():
     result = subprocess.run(
         [

@@ -143,6 +143,9 @@ def test_pause_resume_and_stop_from_another_thread():
     states = [e["state"] for e in of_kind(events, "status")]
     assert states[-1] == "stopped" and "paused" in states
     assert states.index("paused") < len(states) - 1
+    # the status names the last epoch that finished, which is the chart's last point
+    finished = int(job.message.removeprefix("stopped after epoch "))
+    assert finished >= of_kind(events, "epoch")[-1]["epoch"]
 
 
 def test_stop_while_paused_ends_the_job():

@@ -153,6 +153,17 @@ def test_the_server_wide_cap_answers_busy(app):
         c.disconnect()
 
 
+def test_the_busy_message_counts_one_job_in_the_singular():
+    app = create_app({"TESTING": True, "MAX_JOBS": 1})
+    first, second = socketio.test_client(app), socketio.test_client(app)
+    assert first.emit("start", LONG, callback=True)["ok"]
+    ack = second.emit("start", LONG, callback=True)
+    assert ack["error"] == "server busy: 1 job running, try again shortly"
+    first.disconnect()
+    second.disconnect()
+    app.extensions["bpnet_jobs"].stop_all(wait=2)
+
+
 @pytest.mark.parametrize(
     ("payload", "field", "words"),
     [
@@ -160,8 +171,8 @@ def test_the_server_wide_cap_answers_busy(app):
         ("curve", None, "object"),
         ([1, 2], None, "object"),
         ({"task": "chess"}, "task", "curve, surface, mnist or classify"),
-        ({"task": "curve", "epochs": "many"}, "epochs", "integer"),
-        ({"task": "curve", "lr": 1e9}, "lr", "less than or equal to 10"),
+        ({"task": "curve", "epochs": "many"}, "epochs", "whole number"),
+        ({"task": "curve", "lr": 1e9}, "lr", "at most 10"),
         ({"task": "curve", "hidden": [10**9]}, "hidden.0", "1024"),
         ({"task": "curve", "expression": "__import__('os').system('id')"}, "expression", "allowed"),
         ({"task": "curve", "evil": {"nested": [1]}}, "evil", "unknown field"),

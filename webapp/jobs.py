@@ -48,7 +48,9 @@ class JobManager:
                 old.stop()
             running = sum(not job.done for job in self._jobs.values())
             if running >= self.max_jobs:
-                raise ServerBusy(f"server busy: {running} jobs running, try again shortly")
+                raise ServerBusy(
+                    f"server busy: {running} job{'s' * (running != 1)} running, try again shortly"
+                )
             job = TrainingJob(config)
             self._jobs[sid] = job
             # under the lock, so that two quick starts from one tab keep job and thread paired

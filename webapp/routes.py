@@ -12,11 +12,26 @@ from pathlib import Path
 import plotly
 from flask import Blueprint, render_template, send_file
 
+from bpnet.datasets import available_datasets
 from bpnet.datasets.planar import FEATURES
 from bpnet.engine import TASKS, defaults
 from bpnet.engine.registry import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
+from bpnet.expr import describe_language
 
 bp = Blueprint("pages", __name__)
+
+
+@bp.app_template_global()
+def installed_datasets() -> list[str]:
+    """The data sets this server can load: the MNIST page offers only these."""
+    return [name for name, installed in available_datasets().items() if installed]
+
+
+@bp.app_template_global()
+def formula_help(variables: str) -> str:
+    """What a formula may contain, for the page's "what can I type?" (variables "x, y")."""
+    return describe_language(tuple(variables.split(", ")))
+
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 ONE_WEEK = 7 * 24 * 3600

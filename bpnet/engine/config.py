@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ConfigError
+from .messages import config_error
 from .registry import (
     OPTIMIZERS,
     ActivationName,
@@ -90,10 +91,12 @@ class LiveUpdate(BaseModel):
 def parse_update(data: Any) -> LiveUpdate:
     """Validate a live change such as ``{"lr": 0.01}``; raises ConfigError."""
     if not isinstance(data, dict):
-        raise ConfigError(None, f"an update must be an object, got {_kind(data)}")
+        raise ConfigError(
+            None, f'an update must be an object such as {{"lr": 0.01}}, got {_kind(data)}'
+        )
     update = validate(LiveUpdate, data)
     if update.lr is None and update.momentum is None:
-        raise ConfigError(None, "an update needs lr or momentum")
+        raise ConfigError(None, 'an update needs lr or momentum, e.g. {"lr": 0.01}')
     return update
 
 
@@ -102,22 +105,8 @@ def validate(model: type[BaseModel], data: dict) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise _config_error(model, exc.errors()[0]) from None
-
-
-def _config_error(model: type[BaseModel], error: dict) -> ConfigError:
-    field = ".".join(str(part) for part in error["loc"]) if error["loc"] else None
-    kind, message = error["type"], error["msg"]
-    if kind == "extra_forbidden":
-        allowed = ", ".join(name for name in model.model_fields)
-        return ConfigError(field, f"unknown field {field!r}; allowed fields: {allowed}")
-    if kind == "value_error":  # our own model validators: the message names the field
-        field, _, message = message.removeprefix("Value error, ").partition(": ")
-        return ConfigError(field, f"{field}: {message}")
-    message = message.replace("Input should be", "must be").replace("List should", "must")
-    got = error.get("input")
-    shown = "" if isinstance(got, (dict, list)) else f" (got {str(got)[:40]!r})"
-    return ConfigError(field, f"{field} {message}{shown}")
+        # the first problem, in our words: the field's rule, an example, what was sent
+        raise config_error(model, exc.errors()[0], data) from None
 
 
 def describe(model: type[BaseModel], field: str) -> str:

@@ -155,7 +155,7 @@ class TrainingJob:
             meter = _EpochMeter(len(self._linears), self._clock.now())
             for index, (xb, yb) in enumerate(task.batches()):
                 if not self._checkpoint():
-                    return self._status("stopped", f"stopped at epoch {epoch}")
+                    return self._status("stopped", f"stopped after epoch {epoch - 1}")
                 loss, norms = self._step(xb, yb, epoch, measure_norms=index % norm_stride == 0)
                 meter.add(loss, len(xb), norms)
                 if task.reports_progress and meter.progress_due(self._clock.now()):

@@ -7,12 +7,15 @@ import { $, ACTIVE, bpnet } from "./state.js";
 import { request, socket } from "./connection.js";
 import { fieldInputs, form, readConfig, refused, showBanner, watchExpression } from "./form.js";
 import {
-  LAYER_COLOURS, LINEAR_AXIS, LOG_AXIS, TRAIN, VAL, baseLayout, emptyLayout, epochAxis, fmt, line, newPlot,
+  LAYER_COLOURS, LINEAR_AXIS, LOG_AXIS, TRAIN, VAL, baseLayout, decadeRange, emptyLayout, epochAxis, fmt, line,
+  newPlot, waitingLayout,
 } from "./plots.js";
 
 // The pages import these from here; the modules above hold them by concept.
 export { $ } from "./state.js";
-export { TRAIN, VAL, baseLayout, emptyLayout, epochAxis, fmt, line, newPlot, paddedRange } from "./plots.js";
+export {
+  TRAIN, VAL, baseLayout, emptyLayout, epochAxis, fmt, line, newPlot, paddedRange, waitingLayout,
+} from "./plots.js";
 
 let page = null; // the handlers given to dashboard()
 let layers = [];
@@ -21,15 +24,35 @@ let jobBefore = null; // the job that the pending Start replaces
 let queue = []; // epochs not drawn yet
 let progress = null; // the latest progress not drawn yet
 let scheduled = false;
+let live = null; // after a live change, {momentum}: the note then shows the lr each epoch reports
+let settle = {}; // plot id -> the layout it takes when the first epoch arrives
+let norms = [Infinity, 0]; // smallest and largest gradient norm of the job so far
+let normAxis = ""; // the gradient plot's y range as last set, to relayout only on a change
 
 const lossAxis = () => ($("#loss-log").checked ? LOG_AXIS : LINEAR_AXIS);
+
+/** The status message without saying the state twice: "stopped — after epoch 12". */
+function detail(state, message) {
+  if (message === state || (state === "running" && message === "training")) return "";
+  return message.startsWith(`${state} `) ? message.slice(state.length + 1) : message;
+}
 
 function setState(state, message = "") {
   bpnet.state = state;
   $("#state").textContent = state;
-  $("#status-message").textContent = message ? `— ${message}` : "";
+  const shown = detail(state, message);
+  $("#status-message").textContent = shown ? `— ${shown}` : "";
   if (state === "failed") showBanner("#error", message || "Training failed.");
+  if (!ACTIVE.has(state) && state !== "starting") showLive(null); // the run is over
   updateButtons();
+}
+
+const liveMomentum = () => (live?.momentum == null ? "" : `, momentum ${fmt(live.momentum)}`);
+
+/** The live note: what a live change set, then the lr the job reports each epoch. */
+function showLive(text) {
+  if (text === null) live = null;
+  $("#live").textContent = text ?? "";
 }
 
 function updateButtons() {
@@ -69,6 +92,8 @@ async function start() {
   if (!answerLost && refused(ack)) return setState(stateBefore);
   if (ack.ok) bpnet.jobId = ack.job;
   if (bpnet.state === "starting") setState("running");
+  // On a phone the controls sit above the plots: bring the plots into view.
+  if (ack.ok && matchMedia("(max-width: 900px)").matches) $(".plots").scrollIntoView({ behavior: "smooth" });
 }
 
 /** Learning rate and momentum take effect at once while a job runs. */
@@ -77,8 +102,8 @@ async function updateLive(event) {
   if (!ACTIVE.has(bpnet.state) || input.value.trim() === "" || input.validity.badInput) return;
   const ack = await request("update", { [input.name]: Number(input.value) });
   if (refused(ack)) return;
-  const momentum = $("#momentum").disabled ? "" : `, momentum ${fmt(ack.momentum)}`; // adam has none
-  $("#live").textContent = `Now training with lr ${fmt(ack.lr)}${momentum}.`;
+  live = { momentum: $("#momentum").disabled ? null : ack.momentum }; // adam has none
+  showLive(`Changed to lr ${fmt(ack.lr)}${liveMomentum()} from the next step.`);
 }
 
 /** Show the momentum input only for the optimizers that take one (their option carries
@@ -119,20 +144,35 @@ function flush() {
   const batch = queue;
   queue = [];
   if (batch.length) {
+    for (const [id, layout] of Object.entries(settle)) {
+      Plotly.react(id, document.getElementById(id).data, layout()); // axes, now that there is data
+    }
+    settle = {};
     const x = batch.map((e) => e.epoch);
     const losses = [batch.map((e) => e.train_loss), batch.map((e) => e.val_loss)];
     Plotly.extendTraces("loss-plot", { x: [x, x], y: losses }, [0, 1]);
     const traces = layers.map((_, i) => i);
-    const norms = traces.map((i) => batch.map((e) => e.grad_norms[i]));
-    if (traces.length) Plotly.extendTraces("grad-plot", { x: traces.map(() => x), y: norms }, traces);
+    const batchNorms = traces.map((i) => batch.map((e) => e.grad_norms[i]));
+    if (traces.length) Plotly.extendTraces("grad-plot", { x: traces.map(() => x), y: batchNorms }, traces);
+    fitNormAxis(batchNorms.flat());
     const last = batch.at(-1);
     $("#loss-values").textContent = `epoch ${last.epoch}/${last.epochs} · train ${fmt(last.train_loss)}`
       + ` · val ${fmt(last.val_loss)} · lr ${fmt(last.lr)}`;
     $("#elapsed").textContent = `${last.elapsed.toFixed(1)} s`;
+    if (live) showLive(`Now training with lr ${fmt(last.lr)}${liveMomentum()}.`);
     page.onEpochs?.(batch);
   }
   if (progress) page.onProgress?.(progress);
   progress = null;
+}
+
+/** Keep the gradient plot's log axis at least a decade tall (see decadeRange). */
+function fitNormAxis(values) {
+  for (const v of values) if (v > 0 && Number.isFinite(v)) norms = [Math.min(norms[0], v), Math.max(norms[1], v)];
+  const range = decadeRange(...norms);
+  if (JSON.stringify(range ?? "auto") === normAxis) return;
+  normAxis = JSON.stringify(range ?? "auto");
+  Plotly.relayout("grad-plot", range ? { "yaxis.range": range } : { "yaxis.autorange": true });
 }
 
 /** Does the event belong to the job on screen? A new job's first events may come before the
@@ -149,11 +189,19 @@ function onDataset(data) {
   const epochs = data.config.epochs;
   const mode = epochs <= 60 ? "lines+markers" : "lines";
   const lossTraces = [line("training", TRAIN, mode), line("validation", VAL, mode)];
-  Plotly.react("loss-plot", lossTraces, baseLayout({ xaxis: epochAxis(epochs), yaxis: lossAxis() }));
   const gradTraces = layers.map((name, i) => line(name, LAYER_COLOURS[i % LAYER_COLOURS.length], mode));
-  Plotly.react("grad-plot", gradTraces, baseLayout({ xaxis: epochAxis(epochs), yaxis: LOG_AXIS }));
+  // Empty axes autorange to nonsense (-1…4): a note until the first epoch brings data.
+  Plotly.react("loss-plot", lossTraces, waitingLayout());
+  Plotly.react("grad-plot", gradTraces, waitingLayout());
+  [norms, normAxis] = [[Infinity, 0], ""];
+  settle = {
+    "loss-plot": () => baseLayout({ xaxis: epochAxis(epochs), yaxis: lossAxis() }),
+    // 3 ticks: its range is often 1-2 decades, where 4 would label every digit
+    "grad-plot": () => baseLayout({ xaxis: epochAxis(epochs), yaxis: { ...LOG_AXIS, nticks: 3 } }),
+  };
   $("#loss-values").textContent = "waiting for the first epoch…";
-  $("#live").textContent = $("#elapsed").textContent = "";
+  $("#elapsed").textContent = "";
+  showLive(null);
   page.onDataset(data);
 }
 
@@ -182,8 +230,9 @@ export function dashboard(handlers) {
   page = handlers;
   newPlot("loss-plot", [], emptyLayout());
   newPlot("grad-plot", [], emptyLayout());
-  $("#loss-log").addEventListener("change", () =>
-    Plotly.relayout("loss-plot", { yaxis: { ...lossAxis(), autorange: true } }));
+  $("#loss-log").addEventListener("change", () => {
+    if (bpnet.epochs.length) Plotly.relayout("loss-plot", { yaxis: { ...lossAxis(), autorange: true } });
+  });
   $("#start").addEventListener("click", start); // a button, not submit: Enter in lr must not restart
   form.addEventListener("input", ({ target }) =>
     fieldInputs(target.dataset.field ?? "").forEach((input) => input.classList.remove("invalid")));

@@ -16,11 +16,20 @@ export function showBanner(id, message) {
   $(id).hidden = !message;
 }
 
-/** Show a refused acknowledgement and mark its field; true when it was refused. */
+/** Show a refused acknowledgement and mark its field; true when it was refused. A field with
+ *  its own message line (the formula) shows the message there only, not twice. */
 export function refused(ack) {
   if (ack.ok) return false;
-  showBanner("#error", ack.error || "The server refused the request.");
-  if (ack.field) fieldInputs(ack.field).forEach((input) => input.classList.add("invalid"));
+  const message = ack.error || "The server refused the request.";
+  const inputs = ack.field ? [...fieldInputs(ack.field)] : [];
+  inputs.forEach((input) => input.classList.add("invalid"));
+  const inline = inputs.length ? $(`#${inputs[0].id}-error`) : null;
+  if (inline) {
+    inline.textContent = message;
+    inputs[0].focus();
+  } else {
+    showBanner("#error", message);
+  }
   return true;
 }
 
@@ -51,22 +60,39 @@ export function readConfig(task) {
 export function watchExpression(input, preset, task) {
   let timer = null;
   let asked = 0;
+  let cut = ""; // said after a paste longer than the box holds, until the next edit
+  let pasting = false;
   const check = () => {
     clearTimeout(timer);
     timer = setTimeout(async () => {
       const question = ++asked;
       const ack = await request("validate", { task, expression: input.value });
       if (question !== asked) return; // a newer answer is on its way
-      $("#expression-error").textContent = ack.ok ? "" : ack.error;
+      $("#expression-error").textContent = [ack.ok ? "" : ack.error, cut].filter(Boolean).join(" ");
       input.classList.toggle("invalid", !ack.ok);
     }, 250);
   };
+  const bare = (text) => text.replace(/\s+/g, ""); // "x^3-x" is the preset "x^3 - x"
   input.addEventListener("input", () => {
-    preset.value = [...preset.options].some((option) => option.value === input.value) ? input.value : "";
+    if (!pasting) cut = "";
+    pasting = false;
+    const match = [...preset.options].find((option) => option.value && bare(option.value) === bare(input.value));
+    preset.value = match ? match.value : "";
     check();
+  });
+  // The box keeps maxlength characters of a paste; say so rather than cut silently.
+  input.addEventListener("paste", (event) => {
+    const pasted = event.clipboardData?.getData("text") ?? "";
+    const room = input.maxLength - input.value.length + (input.selectionEnd - input.selectionStart);
+    pasting = true;
+    cut = input.maxLength > 0 && pasted.length > room
+      ? `The paste was ${pasted.length} characters long; a formula holds at most ${input.maxLength}, `
+        + `so only the first ${room} were kept.`
+      : "";
   });
   preset.addEventListener("change", () => {
     if (preset.value) input.value = preset.value;
+    cut = "";
     check();
   });
 }

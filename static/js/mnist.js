@@ -3,7 +3,9 @@
 // within an epoch, ten sampled validation digits with the network's guesses, the
 // confusion matrix, the surest mistakes, a CNN's first filters, and a digit you draw.
 
-import { $, VAL, baseLayout, dashboard, emptyLayout, epochAxis, fmt, line, newPlot } from "./common.js";
+import {
+  $, VAL, baseLayout, dashboard, emptyLayout, epochAxis, fmt, line, newPlot, waitingLayout,
+} from "./common.js";
 import { request } from "./connection.js";
 import { bpnet } from "./state.js";
 import { resetConfusion, setupConfusion, showConfusion } from "./confusion.js";
@@ -13,6 +15,8 @@ import { drawPixels, element, fetchImages } from "./images.js";
 let classes = [];
 let dataset = "mnist";
 const name = (k) => classes[k] ?? String(k);
+let epochs = 0; // of the current job
+let waiting = true; // no epoch yet: the accuracy plot shows a note, not empty axes
 
 function accuracyLayout(epochs) {
   const yaxis = { tickformat: ".1~%", autorangeoptions: { clipmin: 0, clipmax: 1 } };
@@ -127,7 +131,8 @@ dashboard({
   onDataset(data) {
     [classes, dataset] = [data.classes, data.dataset];
     const trace = line("validation accuracy", VAL, "lines+markers");
-    Plotly.react("accuracy-plot", [trace], accuracyLayout(data.config.epochs));
+    [epochs, waiting] = [data.config.epochs, true];
+    Plotly.react("accuracy-plot", [trace], waitingLayout());
     $("#accuracy-value").textContent = "—";
     const count = (n) => n.toLocaleString("en");
     $("#speed").textContent =
@@ -142,8 +147,11 @@ dashboard({
     askNetwork();
   },
   onEpochs(batch) {
-    const epochs = batch.map((e) => e.epoch);
-    Plotly.extendTraces("accuracy-plot", { x: [epochs], y: [batch.map((e) => e.val_accuracy)] }, [0]);
+    const plot = document.getElementById("accuracy-plot");
+    if (waiting) Plotly.react(plot, plot.data, accuracyLayout(epochs));
+    waiting = false;
+    const x = batch.map((e) => e.epoch);
+    Plotly.extendTraces(plot, { x: [x], y: [batch.map((e) => e.val_accuracy)] }, [0]);
     const last = batch.at(-1);
     $("#accuracy-value").textContent = `${(100 * last.val_accuracy).toFixed(2)}%`;
     $("#speed").textContent = speed(last.examples_per_s);

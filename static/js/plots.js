@@ -35,13 +35,28 @@ export function emptyLayout(text = "press Start to train") {
   return baseLayout({ xaxis: { visible: false }, yaxis: { visible: false }, annotations: [note] });
 }
 
+/** What a per-epoch plot shows between Start and the first epoch. */
+export const waitingLayout = () => emptyLayout("waiting for the first epoch…");
+
 /** The x axis of per-epoch plots: the whole run at once when it is short, else growing. */
 export function epochAxis(epochs) {
   const title = { text: "epoch" };
   return epochs <= 20 ? { title, range: [0.5, epochs + 0.5], dtick: 1 } : { title, rangemode: "tozero" };
 }
 
-export const LOG_AXIS = { type: "log", tickformat: "~g" };
+// Few ticks: Plotly would otherwise label 0.06, 0.07, 0.08, 0.09, 0.1, or 1, 2, 5 per decade.
+export const LOG_AXIS = { type: "log", tickformat: "~g", nticks: 4 };
+
+/** A log axis range (log10 units) at least 1.2 decades tall around the values' middle, so a
+ *  narrow range still reads as logarithmic; undefined (autorange) when it is wider already.
+ *  The middle is rounded to 0.1 decade so the axis does not move with every epoch. */
+export function decadeRange(low, high) {
+  if (!(low > 0) || !(high >= low)) return undefined;
+  const [a, b] = [Math.log10(low), Math.log10(high)];
+  if (b - a >= 1) return undefined;
+  const middle = Math.round(5 * (a + b)) / 10;
+  return [middle - 0.6, middle + 0.6];
+}
 export const LINEAR_AXIS = { type: "linear", rangemode: "tozero" }; // losses are ≥ 0
 
 /** [min, max] of the finite values, widened on each side by `pad` times the span. */

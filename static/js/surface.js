@@ -1,7 +1,7 @@
 // Surface page: fit z = f(x, y). The true surface and the network's stand side by side
 // with one camera: rotating either view turns the other the same way.
 
-import { $, TRAIN, baseLayout, dashboard, newPlot, paddedRange } from "./common.js";
+import { $, TRAIN, baseLayout, dashboard, emptyLayout, newPlot, paddedRange, waitingLayout } from "./common.js";
 
 let data = null; // the `dataset` event of the current job
 let zRange = null; // shared by both views and their colours, so heights compare
@@ -64,14 +64,17 @@ dashboard({
     held = null;
     zRange = paddedRange([data.z_true, data.train.z].flat(2), 0.2);
     drawTrue();
-    Plotly.react("surface-pred", [], layout());
+    Plotly.react("surface-pred", [], waitingLayout());
   },
   onEpochs(batch) {
     drawNetwork(batch.at(-1).z_pred);
   },
 });
 
-await Promise.all([newPlot("surface-true", [], layout()), newPlot("surface-pred", [], layout())]);
+await Promise.all([
+  newPlot("surface-true", [], emptyLayout("press Start: the true surface appears here")),
+  newPlot("surface-pred", [], emptyLayout("then the network's surface, epoch by epoch")),
+]);
 follow("surface-true", "surface-pred");
 follow("surface-pred", "surface-true");
 $("#show-points").addEventListener("change", () => data && drawTrue());

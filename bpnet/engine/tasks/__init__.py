@@ -34,7 +34,11 @@ def parse_config(data: Any) -> TrainingConfig:
         ConfigError: naming the first bad field and what it allows.
     """
     if not isinstance(data, dict):
-        raise ConfigError(None, f"a training config must be an object, got {_kind(data)}")
+        raise ConfigError(
+            None,
+            'a training config must be an object such as {"task": "curve", "epochs": 300}, '
+            f"got {_kind(data)}",
+        )
     task = data.get("task")
     if not isinstance(task, str) or task not in TASKS:
         shown = repr(task) if isinstance(task, str) else _kind(task)

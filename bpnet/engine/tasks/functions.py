@@ -17,6 +17,7 @@ from ...datasets import functions
 from ...errors import ConfigError, ExpressionError
 from ...expr import compile_expression
 from ..config import Range, SampleCount, TrainingConfig
+from ..messages import example
 from .base import Task, TaskSpec, as_list
 
 Expression = Annotated[str, Field(max_length=200)]
@@ -35,7 +36,10 @@ class FunctionConfig(TrainingConfig):
         for name in ("x_range", "y_range"):
             low_high = getattr(self, name, None)
             if low_high is not None and not low_high[0] < low_high[1]:
-                raise ValueError(f"{name}: the minimum must be below the maximum, got {low_high}")
+                raise ValueError(
+                    f"{name}: the min must be below the max, e.g. {example(type(self), name)}; "
+                    f"got {low_high[0]:g} and {low_high[1]:g}"
+                )
         return self
 
     def check(self) -> None:
