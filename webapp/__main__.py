@@ -61,12 +61,24 @@ def main(argv: list[str] | None = None) -> int:
         metavar="URL",
         help="also accept Socket.IO connections from pages served at URL",
     )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="class mode: queue jobs for `bpnet worker` processes through the Redis at URL, "
+        "e.g. redis://127.0.0.1:6379/0 (needs pip install -e '.[class]')",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("engineio.server").addFilter(OneLineForGarbledMessages())
-    app = create_app({"MAX_JOBS": args.max_jobs, "CORS_ALLOWED_ORIGINS": args.allow_origin})
+    try:
+        app = create_app({
+            "MAX_JOBS": args.max_jobs, "CORS_ALLOWED_ORIGINS": args.allow_origin,
+            "REDIS_URL": args.redis,
+        })  # fmt: skip
+    except RuntimeError as exc:  # class mode without its extra
+        parser.exit(2, f"bpnet-web: error: {exc}\n")
     jobs = app.extensions["bpnet_jobs"]
 
     def shut_down(signum, frame):
