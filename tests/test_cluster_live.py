@@ -4,9 +4,11 @@ real Socket.IO clients spread over both web processes."""
 from __future__ import annotations
 
 import io
+import json
 import threading
 from contextlib import ExitStack
-from urllib.request import urlopen
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ need_class_mode()
 SHORT = {"task": "curve", "epochs": 60, "n_train": 64, "batch_size": 32}
 LONG = {"task": "curve", "epochs": 100000}
 MAX_JOBS = 8
+TOKEN = "teacher-token-for-tests"
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +29,9 @@ def cluster():
     with ExitStack() as stack:
         url, _ = stack.enter_context(redis_server())
         webs = [
-            stack.enter_context(live_server("--redis", url, "--max-jobs", str(MAX_JOBS)))[0]
+            stack.enter_context(
+                live_server("--redis", url, "--max-jobs", str(MAX_JOBS), "--teacher-token", TOKEN)
+            )[0]
             for _ in range(2)
         ]
         workers = [stack.enter_context(worker(url)) for _ in range(2)]
@@ -128,3 +133,31 @@ def test_controls_from_many_tabs_at_once_reach_their_own_jobs(clients):
     assert not errors
     for tab in tabs:
         assert tab.wait_until_ended(20) == "stopped"
+
+
+def _teacher(url: str, path: str, token: str = TOKEN, method: str = "GET"):
+    request = Request(url + path, method=method, headers={"X-Teacher-Token": token})
+    with urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_the_teacher_sees_every_job_of_the_cluster_and_stops_one(cluster, clients):
+    webs = cluster[1]
+    tabs = clients(2)  # one on each web process
+    ids = [tab.call("start", LONG)["job"] for tab in tabs]
+    for tab in tabs:
+        tab.wait_for(lambda c: len(c.of("epoch")) >= 2)
+    rows = {row["job"]: row for row in _teacher(webs[0], "/class/jobs")["jobs"]}
+    assert set(ids) <= set(rows)
+    assert {rows[i]["worker"] for i in ids} == {t.of("dataset")[0]["worker"] for t in tabs}
+    assert all(rows[i]["summary"].startswith("curve · sin(x)") for i in ids)
+    assert all(rows[i]["epoch"] > 0 and rows[i]["losses"] for i in ids)
+    # the stop button on one web process stops a job started through the other
+    assert _teacher(webs[0], f"/class/jobs/{ids[1]}/stop", method="POST") == {"ok": True}
+    assert tabs[1].wait_until_ended(20) == "stopped"
+    assert tabs[0].final_state() == "running"
+    for token in ("", "wrong"):
+        with pytest.raises(HTTPError) as refused:
+            _teacher(webs[1], "/class/jobs", token=token)
+        assert refused.value.code == 403
+    assert tabs[0].call("stop") == {"ok": True}

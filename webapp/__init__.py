@@ -49,21 +49,25 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     # events and predict register their handlers on ``socketio``
-    from . import downloads, events, predict, routes
+    from . import downloads, events, predict, routes, teacher
     from .jobs import JobManager
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(predict.bp)
+    app.register_blueprint(teacher.bp)
     redis_url = app.config["REDIS_URL"]
     if redis_url:
         from .cluster import require
 
         require()  # a clear install command rather than an ImportError
+        from .cluster.relay import Relay
         from .cluster.remote import RemoteJobManager  # only class mode imports redis
 
-        jobs = RemoteJobManager(socketio, redis_url, max_jobs=app.config["MAX_JOBS"])
+        relay = Relay(redis_url)
+        jobs = RemoteJobManager(socketio, redis_url, max_jobs=app.config["MAX_JOBS"], relay=relay)
     else:
+        relay = None
         jobs = JobManager(socketio, max_jobs=app.config["MAX_JOBS"])
     app.extensions["bpnet_jobs"] = jobs
     del events
@@ -82,6 +86,6 @@ def create_app(config: dict | None = None) -> Flask:
         ping_timeout=10,
         max_http_buffer_size=HARD_MESSAGE_LIMIT,
         # class mode: workers and the other web processes emit to our tabs through Redis
-        message_queue=redis_url,
+        client_manager=relay,  # None: the default in-process manager
     )
     return app

@@ -11,6 +11,8 @@ import os
 import pickle
 import socket
 
+from ..teacher import LOSS_POINTS  # train losses kept per job for the teacher's sparkline
+
 QUEUE = "bpnet"  # the RQ queue name
 LIVE = "bpnet:live"  # set of job ids queued or running, cluster-wide (--max-jobs counts it)
 
@@ -20,9 +22,9 @@ WATCH_EVERY = 1.0  # seconds between two rounds of a web process's watchdog
 OUTAGE_LIMIT = 8.0  # seconds without Redis before a job is given up on both sides
 REPLY_TIMEOUT = 15.0  # seconds a web process waits for a worker's answer
 RECORD_TTL = 24 * 3600  # a job's record outlives the job by this much at most
-LOSS_POINTS = 60  # train losses kept per job for the teacher's sparkline
 
 DONE = ("finished", "stopped", "failed")
+__all__ = ["LOSS_POINTS"]  # re-exported for the worker
 
 
 def job(job_id: str) -> str:

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 WORKER_DIED = "the worker running this job stopped"
 QUEUE_DOWN = "the job queue is unavailable, try again shortly"
+ENDED = (
+    "the job ended and its worker has moved on, so its network cannot answer here; "
+    "download its weights, or press Start to train again"
+)
 
 
 class QueueUnavailable(ServerBusy):
@@ -90,8 +94,12 @@ class RemoteJob:
         ``keys.CALLS`` says the caller needs one."""
         r = self._manager.redis
         waits = keys.CALLS[method]
-        if method in keys.KEPT_AFTER_END and self.done:
-            return self._kept(method)
+        if self.done:
+            if method in keys.KEPT_AFTER_END:
+                return self._kept(method)
+            if waits:
+                raise RuntimeError(ENDED)
+            return None
         request_id = uuid.uuid4().hex if waits else None
         request = {"method": method, "args": args, "kwargs": kwargs, "reply": request_id}
         try:
@@ -122,8 +130,9 @@ class RemoteJobManager:
     """Start jobs on the cluster's queue and find them again; same interface as
     ``webapp.jobs.JobManager``."""
 
-    def __init__(self, socketio, url: str, max_jobs: int):
+    def __init__(self, socketio, url: str, max_jobs: int, relay=None):
         self.socketio = socketio
+        self.relay = relay  # our end of the message queue (None in tests without one)
         self.max_jobs = max_jobs
         self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
         self.queue = Queue(keys.QUEUE, connection=self.redis)
@@ -146,6 +155,8 @@ class RemoteJobManager:
         if old is not None:
             self._quietly(old.stop)
         job = RemoteJob(self, uuid.uuid4().hex[:12], config)
+        if self.relay is not None and not self.relay.listening.wait(2.0):
+            raise QueueUnavailable(QUEUE_DOWN)  # the job's events would be lost
         try:
             # add first, then count: two racing starts may both be refused, never both let in
             pipe = self.redis.pipeline()
@@ -219,6 +230,37 @@ class RemoteJobManager:
             self._jobs.clear()
         for job in jobs:
             self._quietly(job.stop)
+
+    def listing(self) -> list[dict]:
+        """Every live job of the cluster, for the teacher's view (``webapp.teacher``)."""
+        ids = sorted(x.decode() for x in self.redis.smembers(keys.LIVE))
+        pipe = self.redis.pipeline()
+        for job_id in ids:
+            pipe.hgetall(keys.job(job_id))
+            pipe.lrange(keys.losses(job_id), 0, -1)
+        answers = pipe.execute()
+        rows, now = [], time.time()
+        for job_id, record, losses in zip(ids, answers[::2], answers[1::2]):
+            record = {k.decode(): v.decode() for k, v in record.items()}
+            if not record:
+                continue
+            started = float(record.get("started") or now)
+            rows.append({
+                "job": job_id, "task": record.get("task"), "summary": record.get("summary"),
+                "state": record.get("state"), "epoch": int(record.get("epoch", 0)),
+                "epochs": json.loads(record["config"])["epochs"],
+                "worker": record.get("worker", "waiting for a free worker"),
+                "running_s": now - started, "losses": [float(x) for x in losses],
+            })  # fmt: skip
+        return rows
+
+    def stop_job(self, job_id: str) -> bool:
+        """The teacher's stop button: False when no such job is live."""
+        job = self.find(job_id)
+        if job is None or job.done:
+            return False
+        job.stop()
+        return True
 
     def running(self) -> int:
         try:

@@ -76,6 +76,7 @@ class _Emitter:
 
     def __init__(self, job_id: str):
         self.job_id = job_id
+        self.failing = False  # one line in the log per outage, not one per event
 
     def __call__(self, event: dict) -> None:
         name = event.pop("event")
@@ -89,8 +90,11 @@ class _Emitter:
             elif name == "epoch":
                 self._epoch(event)
             context.socketio.emit(name, event, to=self.job_id)
+            self.failing = False
         except redis.RedisError as exc:
-            log.warning("job %s: could not report %s: %s", self.job_id, name, exc)
+            if not self.failing:
+                log.warning("job %s: cannot report to Redis: %s", self.job_id, exc)
+            self.failing = True
 
     def _record(self, event: dict) -> None:
         fields = {"state": event["state"], "message": event["message"]}
@@ -180,13 +184,25 @@ class Worker(SimpleWorker):
 
 
 def work(url: str) -> None:
-    """Run one worker process until SIGTERM/SIGINT."""
+    """Run one worker process until SIGTERM/SIGINT; carry on by itself after Redis was
+    away (RQ gives up when Redis vanishes under a job: we start it again)."""
     context.redis = redis.Redis.from_url(url)
     context.socketio = SocketIO(message_queue=url)  # write-only: emits through Redis
     context.name = keys.this_process()
-    worker = Worker([Queue(keys.QUEUE, connection=context.redis)], connection=context.redis)
     print(f"bpnet worker {context.name}: waiting for jobs on {_safe(url)}", flush=True)
-    worker.work(logging_level="WARNING")
+    stopping = threading.Event()
+    while not stopping.is_set():
+        try:
+            queue = Queue(keys.QUEUE, connection=context.redis)
+            Worker([queue], connection=context.redis).work(logging_level="WARNING")
+            return
+        except redis.RedisError as exc:
+            print(f"bpnet worker {context.name}: lost Redis ({exc}); retrying", flush=True)
+            # rq's handlers refer to the worker that gave up; until the next one, a
+            # signal simply ends the process
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: stopping.set())
+            stopping.wait(1.0)
 
 
 def serve(url: str, processes: int = 1) -> int:
