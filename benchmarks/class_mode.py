@@ -124,7 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     for mode, serving in (("threads", embedded), ("workers", lambda: class_mode(args.workers))):
         with serving() as url:
             run(url, 1, 20)  # warm up: imports, first data
-            results[mode] = [run(url, n, args.epochs) for n in args.clients]
+            results[mode] = []
+            for n in args.clients:
+                results[mode].append(run(url, n, args.epochs))
+                r = results[mode][-1]
+                print(f"{mode} {n}: {r['steps_per_s']:,.0f} steps/s, {r['wall']:.1f} s, "
+                      f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms", file=sys.stderr,
+                      flush=True)  # fmt: skip
     base = results["threads"][0]["steps_per_s"]
     print(f"machine: {os.cpu_count()} cores; curve jobs, {args.epochs} epochs each; "
           f"steps/s relative to one job in threads ({base:,.0f} steps/s)\n")  # fmt: skip
