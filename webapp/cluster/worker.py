@@ -196,8 +196,9 @@ def work(url: str) -> None:
             queue = Queue(keys.QUEUE, connection=context.redis)
             Worker([queue], connection=context.redis).work(logging_level="WARNING")
             return
-        except redis.RedisError as exc:
-            print(f"bpnet worker {context.name}: lost Redis ({exc}); retrying", flush=True)
+        except Exception as exc:  # RQ gives up in several ways when Redis vanishes
+            print(f"bpnet worker {context.name}: lost Redis ({type(exc).__name__}: {exc}); "
+                  "retrying", flush=True)  # fmt: skip
             # rq's handlers refer to the worker that gave up; until the next one, a
             # signal simply ends the process
             for signum in (signal.SIGTERM, signal.SIGINT):
