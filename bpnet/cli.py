@@ -69,7 +69,36 @@ def build_parser() -> argparse.ArgumentParser:
         out = sub.add_argument_group("output")
         out.add_argument("--save", metavar="PATH", help="save the trained weights to PATH (.npz)")
         out.add_argument("--json", action="store_true", help="print events as JSON lines")
+    worker = commands.add_parser(
+        "worker",
+        help="class mode: run training jobs queued by `python -m webapp --redis URL`",
+        description="Run the training jobs that web processes queue in Redis (class mode; "
+        "needs pip install -e '.[class]').",
+    )
+    worker.add_argument("--redis", required=True, metavar="URL", help="e.g. redis://host:6379/0")
+    worker.add_argument(
+        "--processes", type=int, default=1, metavar="N",
+        help="worker processes, each one job at a time (default 1; one per core is best)",
+    )  # fmt: skip
     return parser
+
+
+def _worker(args: argparse.Namespace) -> int:
+    if args.processes < 1:
+        print(f"bpnet: error: --processes must be at least 1, e.g. 2; got {args.processes}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    # imported here: the worker emits through Flask-SocketIO, and bpnet never imports Flask
+    # (nor redis) otherwise
+    try:
+        from webapp.cluster import require
+
+        require()
+        from webapp.cluster.worker import serve
+    except (ImportError, RuntimeError) as exc:
+        print(f"bpnet: error: {exc}", file=sys.stderr)
+        return 2
+    return serve(args.redis, args.processes)
 
 
 def _add_flag(group, config, field: str, info, default) -> None:
@@ -128,6 +157,8 @@ def config_from_args(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "worker":
+        return _worker(args)
     try:
         config = parse_config(config_from_args(args))
     except ConfigError as exc:

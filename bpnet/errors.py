@@ -23,6 +23,9 @@ class ExpressionError(BpnetError, ValueError):
         super().__init__(message)
         self.column = column
 
+    def __reduce__(self):  # picklable: class mode sends it from a worker to the web process
+        return (type(self), (str(self), self.column))
+
 
 class ConfigError(BpnetError, ValueError):
     """A training config field is invalid.
@@ -37,6 +40,9 @@ class ConfigError(BpnetError, ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+    def __reduce__(self):  # picklable: class mode sends it from a worker to the web process
+        return (type(self), (self.field, self.message))
 
 
 class GraphError(BpnetError, RuntimeError):

@@ -31,6 +31,8 @@ DEFAULT_CONFIG = {
     "CORS_ALLOWED_ORIGINS": None,  # None: only the page's own origin; a list adds origins
     "MAX_MESSAGE_BYTES": 64 * 1024,  # larger client messages are refused with a message
     "PING_INTERVAL": 10,  # seconds between Engine.IO pings
+    "REDIS_URL": None,  # class mode (webapp/cluster): jobs run on `bpnet worker` processes
+    "TEACHER_TOKEN": None,  # opens the teacher's view at /class; None: no teacher's view
 }
 HARD_MESSAGE_LIMIT = 1024 * 1024  # past this Engine.IO drops the connection outright
 
@@ -47,13 +49,27 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     # events and predict register their handlers on ``socketio``
-    from . import downloads, events, predict, routes
+    from . import downloads, events, predict, routes, teacher
     from .jobs import JobManager
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(predict.bp)
-    app.extensions["bpnet_jobs"] = JobManager(socketio, max_jobs=app.config["MAX_JOBS"])
+    app.register_blueprint(teacher.bp)
+    redis_url = app.config["REDIS_URL"]
+    if redis_url:
+        from .cluster import require
+
+        require()  # a clear install command rather than an ImportError
+        from .cluster.relay import Relay
+        from .cluster.remote import RemoteJobManager  # only class mode imports redis
+
+        relay = Relay(redis_url)
+        jobs = RemoteJobManager(socketio, redis_url, max_jobs=app.config["MAX_JOBS"], relay=relay)
+    else:
+        relay = None
+        jobs = JobManager(socketio, max_jobs=app.config["MAX_JOBS"])
+    app.extensions["bpnet_jobs"] = jobs
     del events
 
     origins = app.config["CORS_ALLOWED_ORIGINS"]
@@ -69,5 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
         ping_interval=app.config["PING_INTERVAL"],
         ping_timeout=10,
         max_http_buffer_size=HARD_MESSAGE_LIMIT,
+        # class mode: workers and the other web processes emit to our tabs through Redis
+        client_manager=relay,  # None: the default in-process manager
     )
     return app

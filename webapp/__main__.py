@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -61,12 +62,30 @@ def main(argv: list[str] | None = None) -> int:
         metavar="URL",
         help="also accept Socket.IO connections from pages served at URL",
     )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="class mode: queue jobs for `bpnet worker` processes through the Redis at URL, "
+        "e.g. redis://127.0.0.1:6379/0 (needs pip install -e '.[class]')",
+    )
+    parser.add_argument(
+        "--teacher-token",
+        metavar="TOKEN",
+        help="the token of the teacher's view at /class (default: a new one, printed at start)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("engineio.server").addFilter(OneLineForGarbledMessages())
-    app = create_app({"MAX_JOBS": args.max_jobs, "CORS_ALLOWED_ORIGINS": args.allow_origin})
+    try:
+        app = create_app({
+            "MAX_JOBS": args.max_jobs, "CORS_ALLOWED_ORIGINS": args.allow_origin,
+            "REDIS_URL": args.redis,
+            "TEACHER_TOKEN": args.teacher_token or secrets.token_urlsafe(24),
+        })  # fmt: skip
+    except RuntimeError as exc:  # class mode without its extra
+        parser.exit(2, f"bpnet-web: error: {exc}\n")
     jobs = app.extensions["bpnet_jobs"]
 
     def shut_down(signum, frame):
@@ -82,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, shut_down)
     signal.signal(signal.SIGTERM, shut_down)
     print(f"bpnet dashboard: http://{args.host}:{args.port}/", flush=True)
+    # the one place the token is shown (like Jupyter's): werkzeug's request log is off
+    print(
+        f"teacher's view: http://{args.host}:{args.port}/class?token={app.config['TEACHER_TOKEN']}",
+        flush=True,
+    )
     socketio.run(
         app,
         host=args.host,

@@ -15,6 +15,8 @@ from collections import OrderedDict
 
 from bpnet.engine import TrainingJob
 
+from .teacher import Roster
+
 log = logging.getLogger(__name__)
 
 BACKLOG_LIMIT = 64  # queued packets for one client before we drop its progress updates
@@ -35,6 +37,7 @@ class JobManager:
         self._threads: dict[str, object] = {}
         self._ended: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._lock = threading.Lock()
+        self.roster = Roster()  # the teacher's view of the running jobs
 
     def start(self, sid: str, config) -> TrainingJob:
         """Start a job for ``sid``, replacing (stopping) the one it had.
@@ -95,6 +98,14 @@ class JobManager:
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
+    def listing(self) -> list[dict]:
+        """The running jobs for the teacher's view (``webapp.teacher``)."""
+        return self.roster.listing()
+
+    def stop_job(self, job_id: str) -> bool:
+        """The teacher's stop button: False when no such job runs."""
+        return self.roster.stop(job_id)
+
     def running(self) -> int:
         return sum(not job.done for job in list(self._jobs.values()))
 
@@ -105,6 +116,7 @@ class JobManager:
                 # so a disconnect can come first): nobody will ever stop this job but us.
                 self._drop(sid, job)
             name = event.pop("event")
+            self.roster.note(job, name, event)
             if name == "progress" and self._backlog(sid) > BACKLOG_LIMIT:
                 return  # a slow browser: skip progress rather than queue without bound
             last_epoch = name == "epoch" and event["epoch"] == event["epochs"]

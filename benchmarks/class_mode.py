@@ -1,0 +1,151 @@
+"""Threads in one process against worker processes through Redis: aggregate training speed.
+
+For N = 1, 2, 4, 8, 16 curve jobs (the page's default network) pressed at once, the
+aggregate training steps per second — N × steps per job over the wall time from the
+presses to the last ``finished`` — (a) embedded: ``python -m webapp`` runs them as threads;
+(b) class mode: a redis-server, one ``python -m webapp --redis``, and ``bpnet worker
+--processes 2``. Also the epoch events' latency (the event's ``time`` to its arrival)
+p50 / p99 at the largest N. Everything runs on 127.0.0.1; tabs check their events as
+``benchmarks.load`` does.
+
+    python -m benchmarks.class_mode [--clients 1 2 4 8 16] [--epochs 500] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+
+from bpnet.engine import defaults
+
+from .load import Tab, curve, percentile
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(port: int, process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.05)
+
+
+@contextmanager
+def _process(command: list[str], port: int | None, what: str):
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if port is not None:
+            _wait(port, process, what)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+@contextmanager
+def embedded():
+    port = _free_port()
+    command = [sys.executable, "-m", "webapp", "--port", str(port), "--max-jobs", "64"]
+    with _process(command, port, "the web process"):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def class_mode(workers: int):
+    redis_port, web_port = _free_port(), _free_port()
+    url = f"redis://127.0.0.1:{redis_port}/0"
+    folder = tempfile.mkdtemp(prefix="bpnet-bench-redis-")
+    with ExitStack() as stack:
+        stack.callback(shutil.rmtree, folder, True)
+        redis = shutil.which("redis-server") or "/usr/bin/redis-server"
+        stack.enter_context(_process(
+            [redis, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
+            redis_port, "redis-server",
+        ))  # fmt: skip
+        stack.enter_context(_process(
+            [sys.executable, "-m", "bpnet", "worker", "--redis", url, "--processes", str(workers)],
+            None, "bpnet worker",
+        ))  # fmt: skip
+        stack.enter_context(_process(
+            [sys.executable, "-m", "webapp", "--port", str(web_port), "--redis", url,
+             "--max-jobs", "64"],
+            web_port, "the web process",
+        ))  # fmt: skip
+        time.sleep(3.0)  # the workers' imports
+        yield f"http://127.0.0.1:{web_port}"
+
+
+def run(url: str, clients: int, epochs: int) -> dict:
+    """N tabs press Start together; aggregate steps per second and latencies."""
+    config = curve(epochs)
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        tabs = list(pool.map(lambda _: Tab(url, config), range(clients)))
+        started = time.monotonic()
+        list(pool.map(lambda tab: tab.start(), tabs))
+    for tab in tabs:
+        tab.finished.wait(600)
+    wall = time.monotonic() - started
+    problems = [problem for tab in tabs for problem in tab.problems()]
+    latencies = [x for tab in tabs for x in tab.latencies()]
+    for tab in tabs:
+        tab.close()
+    d = defaults("curve")
+    steps = epochs * math.ceil(d["n_train"] / d["batch_size"])
+    return {"clients": clients, "steps_per_s": clients * steps / wall, "wall": wall,
+            "p50_ms": 1000 * percentile(latencies, 50), "p99_ms": 1000 * percentile(latencies, 99),
+            "problems": problems}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    parser.add_argument("--epochs", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    results = {}
+    for mode, serving in (("threads", embedded), ("workers", lambda: class_mode(args.workers))):
+        with serving() as url:
+            run(url, 1, 20)  # warm up: imports, first data
+            results[mode] = []
+            for n in args.clients:
+                results[mode].append(run(url, n, args.epochs))
+                r = results[mode][-1]
+                print(f"{mode} {n}: {r['steps_per_s']:,.0f} steps/s, {r['wall']:.1f} s, "
+                      f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms", file=sys.stderr,
+                      flush=True)  # fmt: skip
+    base = results["threads"][0]["steps_per_s"]
+    print(f"machine: {os.cpu_count()} cores; curve jobs, {args.epochs} epochs each; "
+          f"steps/s relative to one job in threads ({base:,.0f} steps/s)\n")  # fmt: skip
+    print("| jobs | threads steps/s | × | 2 workers steps/s | × | threads p50/p99 ms | "
+          "workers p50/p99 ms |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for a, b in zip(results["threads"], results["workers"]):
+        print(f"| {a['clients']} | {a['steps_per_s']:,.0f} | {a['steps_per_s'] / base:.2f} | "
+              f"{b['steps_per_s']:,.0f} | {b['steps_per_s'] / base:.2f} | "
+              f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} |")  # fmt: skip
+    problems = [p for mode in results.values() for r in mode for p in r["problems"]]
+    if problems:
+        print(f"\nPROBLEMS ({len(problems)}): {problems[:5]}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
