@@ -489,7 +489,7 @@ def test_every_resource_bound_is_enforced_by_the_server(client, quiet_log, task,
                                                         named):  # fmt: skip
     ack = client.emit("start", {**BASE[task], field: value}, callback=True)
     assert ack["ok"] is False and ack["field"] == named, ack
-    assert named in ack["error"], ack
+    assert named.split(".")[0] in ack["error"], ack  # the message names the field, not its index
     still_usable(client)
 
 
