@@ -19,7 +19,7 @@ def test_defaults_are_valid_and_complete(task):
 @pytest.mark.parametrize(
     ("data", "field", "words"),
     [
-        ({"task": "curve", "lr": -1}, "lr", "greater than 0"),
+        ({"task": "curve", "lr": -1}, "lr", "greater than or equal to"),
         ({"task": "curve", "lr": math.nan}, "lr", "finite"),
         ({"task": "curve", "lr": math.inf}, "lr", "finite"),
         ({"task": "curve", "lr": "0.1"}, "lr", "valid number"),

@@ -13,7 +13,9 @@ from pathlib import Path
 from flask import Flask
 from flask_socketio import SocketIO
 
-from .origins import same_origin_or
+from . import wire
+from .guard import guarded
+from .origins import host_names, same_origin_or
 
 socketio = SocketIO()
 
@@ -31,6 +33,9 @@ DEFAULT_CONFIG = {
     "CORS_ALLOWED_ORIGINS": None,  # None: only the page's own origin; a list adds origins
     "MAX_MESSAGE_BYTES": 64 * 1024,  # larger client messages are refused with a message
     "PING_INTERVAL": 10,  # seconds between Engine.IO pings
+    # Host names the server answers to besides IP addresses and localhost (None: the hosts
+    # of CORS_ALLOWED_ORIGINS); any other Host header is refused (DNS rebinding).
+    "ALLOWED_HOSTS": None,
 }
 HARD_MESSAGE_LIMIT = 1024 * 1024  # past this Engine.IO drops the connection outright
 
@@ -59,6 +64,9 @@ def create_app(config: dict | None = None) -> Flask:
     origins = app.config["CORS_ALLOWED_ORIGINS"]
     if isinstance(origins, str) and origins != "*":
         origins = [origins]
+    names = app.config["ALLOWED_HOSTS"]
+    if names is None:
+        names = host_names("127.0.0.1", origins if isinstance(origins, list) else None)
     if isinstance(origins, list):
         origins = same_origin_or(origins)
     socketio.init_app(
@@ -69,5 +77,8 @@ def create_app(config: dict | None = None) -> Flask:
         ping_interval=app.config["PING_INTERVAL"],
         ping_timeout=10,
         max_http_buffer_size=HARD_MESSAGE_LIMIT,
+        json=wire,  # never NaN or Infinity on the wire; event names must be text
     )
+    # outermost, so that pages, downloads and Socket.IO are all behind the Host check
+    app.wsgi_app = guarded(app.wsgi_app, {name.lower() for name in names})
     return app
