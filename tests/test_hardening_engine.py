@@ -96,3 +96,11 @@ def test_a_slow_learner_at_chance_is_not_called_dead_while_its_loss_falls():
     watch = _LearningWatch(chance_accuracy=0.1)
     for epoch, loss in enumerate([2.30, 2.25, 2.20, 2.15], start=1):
         assert watch.verdict(epoch, {"val_loss": loss, "val_accuracy": 0.11}, [0.1], 1e-4) is None
+
+
+def test_a_noise_of_minus_zero_trains_like_zero():
+    # numpy refuses a scale of -0.0 as negative; the data set is now built at start
+    config = parse_config({"task": "curve", "noise": -0.0, "epochs": 2, "hidden": [4]})
+    job = TrainingJob(config)
+    job.run(lambda event: None)
+    assert job.state == "finished", job.message

@@ -13,7 +13,6 @@ from pathlib import Path
 from flask import Flask
 from flask_socketio import SocketIO
 
-from . import wire
 from .guard import guarded
 from .origins import host_names, same_origin_or
 
@@ -77,7 +76,6 @@ def create_app(config: dict | None = None) -> Flask:
         ping_interval=app.config["PING_INTERVAL"],
         ping_timeout=10,
         max_http_buffer_size=HARD_MESSAGE_LIMIT,
-        json=wire,  # never NaN or Infinity on the wire; event names must be text
     )
     # outermost, so that pages, downloads and Socket.IO are all behind the Host check
     app.wsgi_app = guarded(app.wsgi_app, {name.lower() for name in names})

@@ -16,11 +16,14 @@ from collections import OrderedDict
 
 from bpnet.engine import TrainingJob
 
+from . import wire
+
 log = logging.getLogger(__name__)
 
 BACKLOG_LIMIT = 64  # queued packets for one client before we drop its progress updates
 ENDED_MEMORY = 1000  # ended jobs remembered for reconnecting tabs
-REPLACE_WAIT = 2.0  # seconds a start waits for the tab's previous job to end (it takes < 0.5)
+REPLACE_WAIT = 10.0  # seconds a start waits for the tab's previous job to end: < 0.5 s
+# usually, but the first MNIST job loads the data set (seconds) before it can check stop
 
 
 class ServerBusy(Exception):
@@ -135,6 +138,7 @@ class JobManager:
             last_epoch = name == "epoch" and event["epoch"] == event["epochs"]
             if name == "epoch" and not last_epoch and self._backlog(sid) > 2 * BACKLOG_LIMIT:
                 return
+            wire.dumps(event)  # raises on NaN/Infinity: the job then fails with a message
             self.socketio.emit(name, event, to=sid)
 
         try:

@@ -86,11 +86,10 @@ def install() -> None:
 
 
 def _ours(traceback) -> bool:
-    """Did the error pass through our code? (Not counting ``webapp.wire``, the JSON codec
-    the libraries call to read every message: garbage fails there first.)"""
+    """Did the error pass through our code?"""
     while traceback is not None:
         module = traceback.tb_frame.f_globals.get("__name__", "")
-        if module.startswith(("webapp", "bpnet")) and module != "webapp.wire":
+        if module.startswith(("webapp", "bpnet")):
             return True
         traceback = traceback.tb_next
     return False

@@ -1,15 +1,13 @@
-"""The JSON that Socket.IO reads and writes here: the standard library's, strict both ways.
+"""The guard on what the job manager sends to a tab: strict JSON, never NaN or Infinity.
 
-Writing, a number that is not finite (NaN, Infinity) is refused: JSON has no word for it,
-and the browser's parser would drop the whole connection over one. Reading, the words
-NaN and Infinity are refused too, and integers are capped at 100 digits as Engine.IO does.
+JSON has no word for a number that is not finite, and the browser's parser would drop the
+whole connection over one. The engine reports non-finite values as a failed job; this
+check catches anything that slips past it, so the tab is told rather than disconnected.
 """
 
 from __future__ import annotations
 
 import json
-
-from engineio import json as engineio_json  # the standard library's, with integers capped
 
 
 class NotJSON(ValueError):
@@ -24,12 +22,3 @@ def dumps(obj, **kwargs) -> str:
         raise NotJSON(
             f"a value is not finite (NaN or infinity), which JSON cannot carry: {exc}"
         ) from None
-
-
-def loads(text, **kwargs):
-    """Engine.IO's ``loads`` (integers of at most 100 digits) without NaN/Infinity."""
-    return engineio_json.loads(text, parse_constant=_refuse_constant, **kwargs)
-
-
-def _refuse_constant(name: str):
-    raise NotJSON(f"{name} is not a JSON number")

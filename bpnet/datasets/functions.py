@@ -211,7 +211,7 @@ def _noise(noise) -> float:
         value = math.nan
     if isinstance(noise, bool | str) or not 0 <= value < math.inf:
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    return value
+    return value + 0.0  # -0.0 -> 0.0: numpy refuses a scale of -0.0 as negative
 
 
 def _expression(expression, variables: tuple[str, ...]) -> Expression:
