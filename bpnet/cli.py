@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import threading
 import typing
@@ -21,10 +23,12 @@ from .model_io import save_model
 
 # the flags whose names differ from their config field
 _FLAG_OF_FIELD = {"expression": "--expr"}
+_LIST_FLAGS = ("--hidden", "--x-range", "--y-range")  # values such as -5,5 start with "-"
+INTERRUPTED = 130  # the shell's code for a program ended by Ctrl-C (128 + SIGINT)
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit status 2, as the issue asks
+    def error(self, message: str):  # one line, exit status 2
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -44,6 +48,18 @@ def _numbers(kind):
 def _words(text: str) -> list[str]:
     """``x,y,sinx`` -> ``["x", "y", "sinx"]`` (the config says which words are allowed)."""
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _joined_negative_lists(argv: list[str]) -> list[str]:
+    """``--x-range -5,5`` -> ``--x-range=-5,5``: argparse would take ``-5,5`` for a flag."""
+    joined, args = [], iter(argv)
+    for arg in args:
+        if arg in _LIST_FLAGS:
+            value = next(args, None)
+            joined.append(arg if value is None else f"{arg}={value}")
+        else:
+            joined.append(arg)
+    return joined
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,7 +172,7 @@ def config_from_args(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_joined_negative_lists(sys.argv[1:] if argv is None else argv))
     if args.command == "worker":
         return _worker(args)
     try:
@@ -171,14 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     job = TrainingJob(config)
     printer = _JsonPrinter() if args.json else _ProgressPrinter(config)
-    worker = threading.Thread(target=job.run, args=(printer,), daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(timeout=0.2)
-    except KeyboardInterrupt:
-        job.stop()
-        worker.join()
+    _run_until_done(job, printer)
     printer.close()
     if args.save and job.model is not None and job.state in ("finished", "stopped"):
         try:
@@ -188,14 +197,50 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"saved weights to {path} (bpnet.load_model rebuilds the network)", file=sys.stderr)
     if job.state == "failed":
-        print(f"bpnet: training failed: {job.message}", file=sys.stderr)
+        if args.json:  # the progress printer has already said it, in words
+            print(f"bpnet: training failed: {job.message}", file=sys.stderr)
         return 1
-    return 130 if job.state == "stopped" else 0
+    return INTERRUPTED if job.state == "stopped" else 0
+
+
+def _run_until_done(job: TrainingJob, printer) -> None:
+    """Run ``job`` in a thread; the first Ctrl-C stops it (its weights so far are kept), a
+    second one exits at once.
+
+    The wait is on an event set when ``run`` returns, not on ``Thread.join``: on CPython
+    3.10-3.12 a join interrupted by Ctrl-C returns at once ever after, and the process
+    would exit before the job had stopped.
+    """
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            job.run(printer)
+        finally:
+            done.set()
+
+    def interrupt(signum, frame) -> None:
+        if signal_state["count"]:
+            os._exit(INTERRUPTED)  # a second Ctrl-C: the user wants out now
+        signal_state["count"] += 1
+        job.stop("interrupted (Ctrl-C)")
+
+    signal_state = {"count": 0}
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, interrupt) if in_main_thread else None
+    try:
+        threading.Thread(target=run, daemon=True).start()
+        while not done.wait(timeout=0.2):
+            pass
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
 
 
 class _JsonPrinter:
     def __call__(self, event: dict) -> None:
-        print(json.dumps(event), flush=True)
+        # allow_nan=False: NaN and Infinity are not JSON; the job reports them as a failure
+        print(json.dumps(event, allow_nan=False), flush=True)
 
     def close(self) -> None:
         pass
@@ -239,7 +284,8 @@ class _ProgressPrinter:
                 self.next_line = event["epoch"] + self.every
                 self.bar.write(_metrics_line(event))
         elif kind == "status" and event["state"] in ("failed", "stopped"):
-            self.bar.write(f"{event['state']}: {event['message']}")
+            state, message = event["state"], event["message"]
+            self.bar.write(message if message.startswith(state) else f"{state}: {message}")
 
     def close(self) -> None:
         if self.inner is not None:
@@ -250,12 +296,19 @@ class _ProgressPrinter:
 def _metrics_line(event: dict) -> str:
     width = len(str(event["epochs"]))
     line = (
-        f"epoch {event['epoch']:>{width}}/{event['epochs']}  train_loss {event['train_loss']:.5f}  "
-        f"val_loss {event['val_loss']:.5f}"
+        f"epoch {event['epoch']:>{width}}/{event['epochs']}  "
+        f"train_loss {_loss(event['train_loss'])}  val_loss {_loss(event['val_loss'])}"
     )
     if "val_accuracy" in event:
         line += f"  val_accuracy {100 * event['val_accuracy']:.2f}%"
     return line + f"  lr {event['lr']:.3g}  {event['elapsed']:.1f} s"
+
+
+def _loss(value: float) -> str:
+    """Five decimals for the usual range; scientific notation for huge or tiny losses."""
+    if value != 0 and not 1e-4 <= abs(value) < 1e5:
+        return f"{value:.4e}"
+    return f"{value:.5f}"
 
 
 if __name__ == "__main__":

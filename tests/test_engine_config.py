@@ -19,7 +19,7 @@ def test_defaults_are_valid_and_complete(task):
 @pytest.mark.parametrize(
     ("data", "field", "words"),
     [
-        ({"task": "curve", "lr": -1}, "lr", "greater than 0"),
+        ({"task": "curve", "lr": -1}, "lr", "from 1e-08 to 10"),
         ({"task": "curve", "lr": math.nan}, "lr", "got nan"),
         ({"task": "curve", "lr": math.inf}, "lr", "got inf"),
         ({"task": "curve", "lr": "0.1"}, "lr", "must be a number"),
@@ -59,7 +59,7 @@ def test_bad_fields_are_refused_with_the_field_named(data, field, words):
 # value as they would type it, and what they sent; never the validation library's jargon.
 MESSAGES = [
     ({"task": "curve", "lr": -1},
-     "lr must be a number greater than 0 and at most 10, e.g. 0.01; got -1"),
+     "lr must be a number from 1e-08 to 10, e.g. 0.01; got -1"),
     ({"task": "curve", "epochs": 2.5},
      "epochs must be a whole number from 1 to 100000, e.g. 500; got 2.5"),
     ({"task": "curve", "hidden": [8, 2000]},

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bpnet.datasets import available_datasets
+from bpnet.engine import budget
 from webapp import create_app, socketio
 
 EXAMPLES = int(os.environ.get("BPNET_FUZZ_EXAMPLES", 200))
@@ -89,7 +90,7 @@ COMMON = {
     "hidden": lambda v: type(v) is list and 1 <= len(v) <= 6 and all(int_in(1, 1024)(u) for u in v),
     "activation": one_of("relu", "tanh", "sigmoid", "leaky_relu"),
     "optimizer": one_of("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"),
-    "lr": number_in(0, 10, low_open=True),
+    "lr": number_in(1e-8, 10),  # below 1e-8 a float32 weight cannot change
     "momentum": lambda v: v is None or number_in(0, 1, high_open=True)(v),
     "weight_decay": number_in(0, 1),
     "batch_size": int_in(1, 4096),
@@ -475,9 +476,13 @@ OVER = [
     ("curve", "expression", "x" * 201, "expression"),
     ("curve", "lr", 10.5, "lr"),
     ("curve", "noise", 11, "noise"),
+    ("mnist", "batch_size", 4096, "batch_size"),  # with hidden [1024] * 6: over the step budget
 ]
+WIDEST = [1024] * 6
+# the largest batch the per-job budget allows for the widest curve network (204)
+WIDEST_BATCH = budget.STEP_WORK // budget.parameter_count((1, *WIDEST, 1))
 AT = [
-    ("curve", {"hidden": [1024] * 6, "n_train": 100_000, "grid": 2000, "batch_size": 4096}),
+    ("curve", {"hidden": WIDEST, "n_train": 100_000, "grid": 2000, "batch_size": WIDEST_BATCH}),
     ("surface", {"grid": 100, "n_train": 100_000, "n_val": 100_000, "epochs": 100_000}),
     ("mnist", {"train_subset": 60_000, "sample_every": 1000, "hidden": [1] * 6}),
     ("curve", {"x_range": [-1000, 1000], "expression": "x", "noise": 10, "lr": 10}),
@@ -487,7 +492,10 @@ AT = [
 @pytest.mark.parametrize(("task", "field", "value", "named"), OVER)
 def test_every_resource_bound_is_enforced_by_the_server(client, quiet_log, task, field, value,
                                                         named):  # fmt: skip
-    ack = client.emit("start", {**BASE[task], field: value}, callback=True)
+    over = {**BASE[task], field: value}
+    if (task, field) == ("mnist", "batch_size"):
+        over["hidden"] = WIDEST
+    ack = client.emit("start", over, callback=True)
     assert ack["ok"] is False and ack["field"] == named, ack
     assert named.split(".")[0] in ack["error"], ack  # the message names the field, not its index
     still_usable(client)

@@ -13,7 +13,8 @@ from pathlib import Path
 from flask import Flask
 from flask_socketio import SocketIO
 
-from .origins import same_origin_or
+from .guard import guarded
+from .origins import host_names, same_origin_or
 
 socketio = SocketIO()
 
@@ -33,6 +34,9 @@ DEFAULT_CONFIG = {
     "PING_INTERVAL": 10,  # seconds between Engine.IO pings
     "REDIS_URL": None,  # class mode (webapp/cluster): jobs run on `bpnet worker` processes
     "TEACHER_TOKEN": None,  # opens the teacher's view at /class; None: no teacher's view
+    # Host names the server answers to besides IP addresses and localhost (None: the hosts
+    # of CORS_ALLOWED_ORIGINS); any other Host header is refused (DNS rebinding).
+    "ALLOWED_HOSTS": None,
 }
 HARD_MESSAGE_LIMIT = 1024 * 1024  # past this Engine.IO drops the connection outright
 
@@ -75,6 +79,9 @@ def create_app(config: dict | None = None) -> Flask:
     origins = app.config["CORS_ALLOWED_ORIGINS"]
     if isinstance(origins, str) and origins != "*":
         origins = [origins]
+    names = app.config["ALLOWED_HOSTS"]
+    if names is None:
+        names = host_names("127.0.0.1", origins if isinstance(origins, list) else None)
     if isinstance(origins, list):
         origins = same_origin_or(origins)
     socketio.init_app(
@@ -88,4 +95,6 @@ def create_app(config: dict | None = None) -> Flask:
         # class mode: workers and the other web processes emit to our tabs through Redis
         client_manager=relay,  # None: the default in-process manager
     )
+    # outermost, so that pages, downloads and Socket.IO are all behind the Host check
+    app.wsgi_app = guarded(app.wsgi_app, {name.lower() for name in names})
     return app

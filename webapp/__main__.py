@@ -1,12 +1,14 @@
 """``python -m webapp`` (or ``bpnet-web``): serve the dashboard.
 
-Binds to 127.0.0.1 unless told otherwise. On Ctrl-C or SIGTERM every running job is
-told to stop and reports ``stopped`` before the process exits.
+Binds to 127.0.0.1 unless told otherwise, with a cap on connections and timeouts for slow
+clients (``serving.py``). On Ctrl-C or SIGTERM every running job is told to stop and
+reports ``stopped`` to its tab before the process exits.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import secrets
@@ -14,38 +16,35 @@ import signal
 import sys
 import time
 
-from . import create_app, socketio
+from . import create_app, logs, serving
+from .origins import host_names
 
 
-class OneLineForGarbledMessages(logging.Filter):
-    """Socket.IO logs a client message it cannot make sense of (JSON nested thousands
-    deep, an integer of more than 100 digits, an event without a name) as an error with a
-    traceback. Only a hand-made client sends one, and its connection carries on: one line
-    says it, and a stream of them cannot fill the log with tracebacks. An error that went
-    through our own code keeps its traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.getMessage() == "message handler error":
-            error, frames = record.exc_info[1], _frames(record.exc_info[2])
-            ours = any(
-                frame.f_globals.get("__name__", "").startswith(("webapp", "bpnet"))
-                for frame in frames
-            )
-            if not ours:
-                record.msg = "dropped a client message that could not be read: %s: %.200s"
-                record.args = (type(error).__name__, error)
-                record.exc_info, record.exc_text = None, None
-                record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 1 to 65535, got {text!r}")
+    return port
 
 
-def _frames(traceback):
-    while traceback is not None:
-        yield traceback.tb_frame
-        traceback = traceback.tb_next
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bpnet-web", description="Serve the bpnet dashboard.")
     parser.add_argument(
         "--host",
@@ -53,14 +52,16 @@ def main(argv: list[str] | None = None) -> int:
         help="address to listen on (default 127.0.0.1: this computer only; "
         "0.0.0.0 lets every machine on the network train here)",
     )
-    parser.add_argument("--port", type=int, default=5000, help="port (default 5000)")
-    parser.add_argument("--max-jobs", type=int, default=16, help="running jobs at most (16)")
+    parser.add_argument("--port", type=_port, default=5000, help="port, 1-65535 (default 5000)")
+    parser.add_argument(
+        "--max-jobs", type=_positive(int), default=16, help="running jobs at most (16)"
+    )
     parser.add_argument(
         "--allow-origin",
         action="append",
         default=None,
         metavar="URL",
-        help="also accept Socket.IO connections from pages served at URL",
+        help="also accept Socket.IO connections from pages served at URL (and its host name)",
     )
     parser.add_argument(
         "--redis",
@@ -73,14 +74,33 @@ def main(argv: list[str] | None = None) -> int:
         metavar="TOKEN",
         help="the token of the teacher's view at /class (default: a new one, printed at start)",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--max-connections",
+        type=_positive(int),
+        default=serving.MAX_CONNECTIONS,
+        help=f"open connections at most; past it a client gets 503 ({serving.MAX_CONNECTIONS})",
+    )
+    parser.add_argument(
+        "--head-timeout",
+        type=_positive(float),
+        default=serving.HEAD_TIMEOUT,
+        metavar="SECONDS",
+        help=f"time a client has to send a request's headers ({serving.HEAD_TIMEOUT:g})",
+    )
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("engineio.server").addFilter(OneLineForGarbledMessages())
+    logs.install()
     try:
         app = create_app({
-            "MAX_JOBS": args.max_jobs, "CORS_ALLOWED_ORIGINS": args.allow_origin,
+            "MAX_JOBS": args.max_jobs,
+            "CORS_ALLOWED_ORIGINS": args.allow_origin,
+            "ALLOWED_HOSTS": sorted(host_names(args.host, args.allow_origin)),
             "REDIS_URL": args.redis,
             "TEACHER_TOKEN": args.teacher_token or secrets.token_urlsafe(24),
         })  # fmt: skip
@@ -94,27 +114,37 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-        jobs.stop_all(wait=3.0)
+        jobs.stop_all(wait=2.0, reason="the server is shutting down")
         time.sleep(0.3)  # let the final `stopped` statuses reach the browsers
-        os._exit(0)  # werkzeug's serve_forever would otherwise wait on open websockets
+        os._exit(0)  # serve_forever would otherwise wait on open websockets
 
     signal.signal(signal.SIGINT, shut_down)
     signal.signal(signal.SIGTERM, shut_down)
-    print(f"bpnet dashboard: http://{args.host}:{args.port}/", flush=True)
-    # the one place the token is shown (like Jupyter's): werkzeug's request log is off
+    try:
+        server = serving.BoundedServer(
+            args.host, args.port, app,
+            max_connections=args.max_connections, head_timeout=args.head_timeout,
+        )  # fmt: skip
+    except OSError as exc:  # before any address is printed
+        if exc.errno == errno.EADDRINUSE:
+            hint = f"try --port {args.port + 1}" if args.port < 65535 else "try another --port"
+            print(f"bpnet-web: port {args.port} is in use: {hint}", file=sys.stderr)
+        else:
+            print(f"bpnet-web: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                  file=sys.stderr)  # fmt: skip
+        return 1
+    shown = f"[{args.host}]" if ":" in args.host else args.host
     print(
-        f"teacher's view: http://{args.host}:{args.port}/class?token={app.config['TEACHER_TOKEN']}",
+        f"bpnet dashboard: http://{shown}:{args.port}/  (for a class or a shared machine, "
+        f"see 'Serving a class' in the README)",
         flush=True,
     )
-    socketio.run(
-        app,
-        host=args.host,
-        port=args.port,
-        debug=False,
-        use_reloader=False,
-        log_output=False,
-        allow_unsafe_werkzeug=True,
+    # the one place the token is shown (like Jupyter's): werkzeug's request log is off
+    print(
+        f"teacher's view: http://{shown}:{args.port}/class?token={app.config['TEACHER_TOKEN']}",
+        flush=True,
     )
+    server.serve_forever()
     return 0
 
 

@@ -144,12 +144,13 @@ def status(data=None):
         return {"ok": True, "job": None, "state": "idle", "message": "no job; press Start"}
     other = manager().find(old_id)
     if other is not None and not other.done:
-        # The old connection dropped but the server has not noticed yet (it finds out by
-        # ping, within a minute); the job will stop then.
+        # Held by a connection the server still sees as open: either this tab's old one,
+        # dropped but not yet noticed, or another tab's. Say so, and nothing of the job.
         return {
-            "ok": True, "job": old_id, "state": other.state,
-            "message": "still running for the connection that dropped; it stops when the "
-            "server notices (within a minute). Press Start to train again",
+            "ok": True, "job": old_id, "state": "running",
+            "message": "still running for another connection, which the server still sees "
+            "as open: if that was this tab's connection that dropped, the job stops when the "
+            "server notices (within about 20 seconds). Press Start to train again",
         }  # fmt: skip
     ended = manager().ended(old_id)
     if ended is not None:

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from bpnet.errors import ExpressionError
 from bpnet.expr import Expression, compile_expression
 
 CURVE_PRESETS: dict[str, str] = {
@@ -35,6 +36,7 @@ SURFACE_PRESETS: dict[str, str] = {
     "disc": "where(x^2 + y^2 < 1.5, 1, 0)",
 }
 MAX_POINTS = 1_000_000  # per split; keeps a mistyped count from exhausting memory
+LARGEST_VALUE = float(np.finfo(np.float32).max)  # the network computes in float32
 
 
 class Points(NamedTuple):
@@ -138,6 +140,7 @@ def _build(expression, ranges, n_train, n_val, noise, seed, grid_x, grid_y) -> F
         mesh_x, mesh_y = np.meshgrid(grid_x, grid_y)  # row i at grid_y[i]
         grid_true = expression(mesh_x, mesh_y)
         grid_points = np.column_stack([mesh_x.ravel(), mesh_y.ravel()])
+    _check_fits(expression, grid_points, np.ravel(grid_true))
 
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     low, high = np.array(ranges).T
@@ -145,6 +148,8 @@ def _build(expression, ranges, n_train, n_val, noise, seed, grid_x, grid_y) -> F
     val_inputs = rng.uniform(low, high, size=(n_val, len(ranges)))
     train_true = expression(*train_inputs.T)
     val_targets = expression(*val_inputs.T)  # validation stays clean: it measures the fit
+    _check_fits(expression, train_inputs, train_true)
+    _check_fits(expression, val_inputs, val_targets)
     train_targets = train_true + rng.normal(0.0, noise * train_true.std(), size=n_train)
 
     input_mean = train_inputs.mean(axis=0)
@@ -172,6 +177,24 @@ def _build(expression, ranges, n_train, n_val, noise, seed, grid_x, grid_y) -> F
     )
 
 
+def _check_fits(expression: Expression, inputs: np.ndarray, values: np.ndarray) -> None:
+    """Refuse values a float32 network cannot hold (the expression itself already refused
+    non-finite ones), naming where they are. Shape: inputs (n, d), values (n,)."""
+    too_large = np.abs(values) > LARGEST_VALUE
+    if not too_large.any():
+        return
+    where = inputs[too_large]
+    spans = ", ".join(
+        f"{name} = {low:.4g} and {high:.4g}" if low != high else f"{name} = {low:.4g}"
+        for name, low, high in zip("xy", where.min(axis=0), where.max(axis=0))
+    )
+    raise ExpressionError(
+        f"the function's values overflow between {spans} (they reach "
+        f"{np.abs(values).max():.3g}; a float32 network holds at most {LARGEST_VALUE:.3g}): "
+        f"scale the formula down or choose a narrower range"
+    )
+
+
 def _zscore(raw: np.ndarray, mean, std) -> np.ndarray:
     return ((raw - mean) / std).astype(np.float32)
 
@@ -188,7 +211,7 @@ def _noise(noise) -> float:
         value = math.nan
     if isinstance(noise, bool | str) or not 0 <= value < math.inf:
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    return value
+    return value + 0.0  # -0.0 -> 0.0: numpy refuses a scale of -0.0 as negative
 
 
 def _expression(expression, variables: tuple[str, ...]) -> Expression:

@@ -28,6 +28,8 @@ Range = Annotated[
     list[Annotated[float, Field(ge=-1000, le=1000)]], Field(min_length=2, max_length=2)
 ]
 SampleCount = Annotated[int, Field(ge=1, le=100_000)]
+# below 1e-8 a float32 weight cannot change at all: such a "learning rate" only looks like one
+LearningRate = Annotated[float, Field(ge=1e-8, le=10)]
 Momentum = Annotated[float, Field(ge=0, lt=1)]
 
 
@@ -41,7 +43,7 @@ class TrainingConfig(BaseModel):
     hidden: Hidden = Field([64, 64], description="units per hidden layer")
     activation: ActivationName = Field("tanh", description="activation between layers")
     optimizer: OptimizerName = Field("adam", description="optimizer")
-    lr: Annotated[float, Field(gt=0, le=10)] = Field(0.01, description="learning rate")
+    lr: LearningRate = Field(0.01, description="learning rate")
     momentum: Momentum | None = Field(
         None, description="momentum, for the optimizers that take one (none: their default)"
     )
@@ -84,7 +86,7 @@ class LiveUpdate(BaseModel):
     """Fields a running job accepts between steps."""
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-    lr: Annotated[float, Field(gt=0, le=10)] | None = None
+    lr: LearningRate | None = None
     momentum: Annotated[float, Field(ge=0, lt=1)] | None = None
 
 

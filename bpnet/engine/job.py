@@ -27,10 +27,15 @@ Emit = Callable[[dict], object]
 
 PROGRESS_INTERVAL = 0.25  # seconds between within-epoch progress events
 GRAD_NORM_SAMPLES = 32  # batches per epoch whose gradient norms are measured
+STALLED_EPOCHS = 2  # reported epochs without learning before a job is failed with advice
 
 
 class Diverged(Exception):
-    """The loss stopped being a finite number."""
+    """The loss stopped being a finite number, or the network stopped learning."""
+
+
+class _Stopped(Exception):
+    """Raised at a stop check outside the step loop (building, evaluating) to end ``run``."""
 
 
 class TrainingJob:
@@ -58,8 +63,12 @@ class TrainingJob:
         self._lock = threading.Lock()
         self._weights_lock = threading.Lock()  # held while a step changes the weights
         self._pending: LiveUpdate | None = None
+        self._stop_reason = ""
+        self._epoch = 0  # the epoch being trained, for the final message
         self.lr = config.lr
         self.momentum = config.momentum_value
+        self._optimizer = None
+        self._clock = _Clock()
 
     # --- control, from any thread ------------------------------------------------
     def pause(self) -> None:
@@ -68,8 +77,12 @@ class TrainingJob:
     def resume(self) -> None:
         self._resume.set()
 
-    def stop(self) -> None:
-        """Ask the job to end after the current step; ``run`` then reports ``stopped``."""
+    def stop(self, reason: str = "") -> None:
+        """Ask the job to end at its next check (between steps, between evaluation chunks);
+        ``run`` then reports ``stopped``, with ``reason`` if given (e.g. "the server is
+        shutting down")."""
+        if reason and not self._stop.is_set():
+            self._stop_reason = reason
         self._stop.set()
         self._resume.set()
 
@@ -127,6 +140,8 @@ class TrainingJob:
             # overflow is how divergence shows up; the finite-loss checks report it
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 self._train()
+        except _Stopped:
+            self._report_stopped()
         except Diverged as exc:
             self._status("failed", str(exc))
         except Exception as exc:  # a job must never die silently
@@ -137,9 +152,12 @@ class TrainingJob:
         """Build, then run epochs of mini-batch steps, reporting as the pacing allows."""
         config = self.config
         task = self._task = build_task(config)
+        task.between_chunks = self._between_chunks
+        self._between_chunks()  # building a large data set or network takes a moment
         model = self.model = task.build_model()
         if hasattr(task, "predict"):  # classifiers answer questions about drawn images
             self._predictor = Predictor(task, model, self._weights_lock)
+        self._between_chunks()
         optimizer = self._optimizer = build_optimizer(config, model.parameters())
         schedule = None
         if config.lr_schedule == "cosine":
@@ -150,12 +168,14 @@ class TrainingJob:
 
         self._clock = _Clock()
         pacing = _Pacing(task.max_epoch_rate)
+        self._watch = _LearningWatch(getattr(task, "chance_accuracy", None))
         norm_stride = max(1, task.num_batches() // GRAD_NORM_SAMPLES)
         for epoch in range(1, config.epochs + 1):
+            self._epoch = epoch
             meter = _EpochMeter(len(self._linears), self._clock.now())
             for index, (xb, yb) in enumerate(task.batches()):
                 if not self._checkpoint():
-                    return self._status("stopped", f"stopped after epoch {epoch - 1}")
+                    return self._report_stopped()
                 loss, norms = self._step(xb, yb, epoch, measure_norms=index % norm_stride == 0)
                 meter.add(loss, len(xb), norms)
                 if task.reports_progress and meter.progress_due(self._clock.now()):
@@ -201,16 +221,40 @@ class TrainingJob:
                 f"validation loss became {picture['val_loss']} at epoch {epoch} — "
                 f"try a smaller learning rate"
             )
+        if not (_all_finite(picture) and _all_finite(meter.mean_norms)):
+            raise Diverged(
+                f"the network's outputs or gradients overflowed at epoch {epoch} — "
+                f"try a smaller learning rate"
+            )
+        stalled = self._watch.verdict(epoch, picture, meter.mean_norms, self.config.lr)
+        if stalled:
+            raise Diverged(stalled)
         self._send("epoch", {
             "epoch": epoch, "epochs": self.config.epochs,
-            "train_loss": meter.mean_loss, "lr": self._optimizer.param_groups[0]["lr"],
+            "train_loss": meter.mean_loss, "lr": self._current_lr(),
             "elapsed": now, "grad_norms": meter.mean_norms, "examples_per_s": meter.rate(now),
             **picture,
         })  # fmt: skip
 
+    def _current_lr(self) -> float:
+        return self._optimizer.param_groups[0]["lr"]
+
+    def _between_chunks(self) -> None:
+        """A stop check outside the step loop: pause waits here, stop ends the job."""
+        if not self._checkpoint():
+            raise _Stopped
+
+    def _report_stopped(self) -> None:
+        # name the last epoch that finished: it is the last point on the page's charts
+        if self._epoch > 1:
+            message = f"stopped after epoch {self._epoch - 1}"
+        else:
+            message = "stopped during epoch 1" if self._epoch else "stopped before training"
+        self._status("stopped", f"{message}: {self._stop_reason}" if self._stop_reason else message)
+
     def _checkpoint(self) -> bool:
         """Between steps: honour pause, stop and live updates. False means stop now."""
-        if not self._resume.is_set():
+        if not self._resume.is_set() and not self._stop.is_set():
             self._status("paused", "paused")
             self._clock.pause()
             while not self._resume.wait(timeout=0.5):
@@ -220,7 +264,7 @@ class TrainingJob:
                 self._status("running", "training")
         if self._stop.is_set():
             return False
-        if self._pending is not None:
+        if self._pending is not None and self._optimizer is not None:
             with self._lock:
                 update, self._pending = self._pending, None
             for group in self._optimizer.param_groups:
@@ -306,6 +350,63 @@ class _EpochMeter:
 
     def rate(self, now: float) -> float:
         return self.seen / max(now - self.start, 1e-9)
+
+
+class _LearningWatch:
+    """Notices a network that has stopped learning, which a finite loss does not show:
+    every gradient zero (ReLUs that all output 0 let nothing through), or accuracy stuck
+    at chance while the loss no longer falls. Either for ``STALLED_EPOCHS`` reported
+    epochs in a row gives a message with advice."""
+
+    def __init__(self, chance_accuracy: float | None):
+        self.chance = chance_accuracy
+        self.zero_since: int | None = None
+        self.zero_count = 0
+        self.chance_count = 0
+        self.last_loss = math.inf
+
+    def verdict(self, epoch: int, picture: dict, norms: list[float], lr: float) -> str | None:
+        if norms and max(norms) == 0.0:
+            self.zero_count += 1
+            self.zero_since = self.zero_since or epoch
+        else:
+            self.zero_count, self.zero_since = 0, None
+        if self.zero_count >= STALLED_EPOCHS:
+            return (
+                f"the network stopped learning: every layer's gradient has been zero since "
+                f"epoch {self.zero_since}, so no weight can change (its ReLUs all output 0, "
+                f"'dead', usually after too large a step) — try a learning rate smaller than "
+                f"{lr:g}, or leaky_relu or tanh"
+            )
+        accuracy, loss = picture.get("val_accuracy"), picture["val_loss"]
+        if self.chance is not None and accuracy is not None:
+            at_chance = accuracy <= 1.5 * self.chance and loss > 0.99 * self.last_loss
+            self.chance_count = self.chance_count + 1 if at_chance else 0
+            self.last_loss = min(self.last_loss, loss)
+            if self.chance_count >= STALLED_EPOCHS:
+                return (
+                    f"the network stopped learning: validation accuracy has stayed at chance "
+                    f"({accuracy:.1%}, one guess in {round(1 / self.chance)}) for "
+                    f"{STALLED_EPOCHS} epochs and the loss no longer falls — the learning "
+                    f"rate {lr:g} is probably too large; try one ten times smaller"
+                )
+        return None
+
+
+def _all_finite(value) -> bool:
+    """No inf or nan anywhere in an event's numbers (JSON has no words for them)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_all_finite(v) for v in value.values())
+    if isinstance(value, list) and value and not isinstance(value[0], dict | list):
+        try:
+            return bool(np.isfinite(np.asarray(value, dtype=np.float64)).all())
+        except (TypeError, ValueError):
+            return True  # not numbers
+    if isinstance(value, list):
+        return all(_all_finite(v) for v in value)
+    return True
 
 
 def _norm(a: np.ndarray | None) -> float:

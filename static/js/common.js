@@ -224,6 +224,20 @@ function onStatus(status) {
   if (isCurrent(status)) setState(status.state, status.message);
 }
 
+/** A server event's handler that cannot take the connection down: socket.io's client
+ * treats an exception thrown in a listener as a broken connection and reconnects, which
+ * would end the job. The page's own error is shown as one, and the connection stays. */
+function safely(name, handler) {
+  return (payload) => {
+    try {
+      handler(payload);
+    } catch (error) {
+      console.error(error);
+      showBanner("#error", `The page could not show the server's "${name}" event: ${error.message}`);
+    }
+  };
+}
+
 /** Wire a page: `handlers` = {task, onDataset(data), onEpochs(batch), onProgress(update),
  *  extendConfig(config)}. */
 export function dashboard(handlers) {
@@ -254,9 +268,9 @@ export function dashboard(handlers) {
   });
   socket.on("disconnect", () => setConnection(socket.active ? "reconnecting" : "disconnected"));
   socket.on("connect_error", () => setConnection(socket.active ? "reconnecting" : "disconnected"));
-  socket.on("dataset", onDataset);
-  socket.on("epoch", onEpoch);
-  socket.on("progress", onProgress);
-  socket.on("status", onStatus);
+  socket.on("dataset", safely("dataset", onDataset));
+  socket.on("epoch", safely("epoch", onEpoch));
+  socket.on("progress", safely("progress", onProgress));
+  socket.on("status", safely("status", onStatus));
   updateButtons();
 }

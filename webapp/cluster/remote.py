@@ -224,12 +224,12 @@ class RemoteJobManager:
         if job is not None:
             self._quietly(job.stop)
 
-    def stop_all(self, wait: float = 5.0) -> None:
+    def stop_all(self, wait: float = 5.0, reason: str = "") -> None:
         with self._lock:
             jobs = list(self._jobs.values())
             self._jobs.clear()
         for job in jobs:
-            self._quietly(job.stop)
+            self._quietly(lambda job=job: job.stop(reason))
 
     def listing(self) -> list[dict]:
         """Every live job of the cluster, for the teacher's view (``webapp.teacher``)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import ConfigError
+from .. import budget
 from ..config import TrainingConfig, _kind, as_dict, validate
 from .base import Task, TaskSpec, as_list, build_mlp, build_optimizer
 from .classify import CLASSIFY, ClassifyConfig, ClassifyTask
@@ -45,6 +46,7 @@ def parse_config(data: Any) -> TrainingConfig:
         raise ConfigError("task", f"unknown task {shown[:40]}; choose {_or(TASKS)}")
     config = validate(TASKS[task].config, data)
     config.check()
+    budget.check(config)
     return config
 
 

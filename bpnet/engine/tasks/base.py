@@ -6,13 +6,14 @@ and what the page should see. The job loop (``job.py``) is the same for every ta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ... import nn, optim
 from .. import registry
+from ..budget import eval_chunk_rows
 from ..config import TrainingConfig, as_dict
 from ..registry import ACTIVATIONS
 
@@ -45,6 +46,9 @@ class Task:
 
     def __init__(self, config: TrainingConfig):
         self.config = config
+        # Called between evaluation chunks; the job sets it to honour pause and stop there
+        # (it raises to abandon the evaluation), so a heavy evaluation never delays a stop.
+        self.between_chunks: Callable[[], None] = lambda: None
         self.rng_init, self.rng_shuffle, self.rng_samples = np.random.default_rng(
             config.seed
         ).spawn(3)
@@ -101,3 +105,24 @@ class TaskSpec:
     config: type[TrainingConfig]
     task: type[Task]
     presets: dict[str, str] = field(default_factory=dict)
+
+
+def forward_in_chunks(
+    model: nn.Module,
+    x: np.ndarray,
+    between: Callable[[], None] = lambda: None,
+    rows: int | None = None,
+) -> np.ndarray:
+    """``model(x)`` a few rows at a time, calling ``between()`` before each chunk.
+
+    Chunks are sized by the network (``budget.eval_chunk_rows``) unless ``rows`` is given,
+    so the activations of a 100,000-point validation set never sit in memory at once and
+    each chunk is quick. Shape: x (N, …) -> (N, out).
+    """
+    if rows is None:
+        rows = eval_chunk_rows(sum(p.data.size for p in model.parameters()))
+    outputs = []
+    for start in range(0, len(x), rows):
+        between()
+        outputs.append(model(x[start : start + rows]))
+    return np.concatenate(outputs)

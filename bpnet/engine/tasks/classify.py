@@ -18,9 +18,9 @@ from pydantic import Field, model_validator
 from ... import nn
 from ...data import DataLoader
 from ...datasets import planar
-from ..config import TrainingConfig
+from ..config import LearningRate, TrainingConfig
 from ..registry import ActivationName, literal
-from .base import Task, TaskSpec, as_list
+from .base import Task, TaskSpec, as_list, forward_in_chunks
 from .penalty import PENALTIES, Penalized
 
 MAX_POINTS = 2000
@@ -55,7 +55,7 @@ class ClassifyConfig(TrainingConfig):
     grid: Annotated[int, Field(ge=20, le=100)] = Field(50, description="boundary grid side")
     hidden: Annotated[list[Annotated[int, Field(ge=1, le=1024)]], Field(min_length=1, max_length=6)] = [8, 8]  # fmt: skip
     activation: ActivationName = "tanh"
-    lr: Annotated[float, Field(gt=0, le=10)] = 0.03
+    lr: LearningRate = 0.03
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 10
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 300
 
@@ -161,14 +161,17 @@ class ClassifyTask(Task):
         }  # fmt: skip
 
     def evaluate(self, model, epoch):
-        val_logits = model(self.x_val)
+        def forward(x):  # in chunks, with stop checks: a wide network is slow to evaluate
+            return forward_in_chunks(model, x, self.between_chunks)
+
+        val_logits = forward(self.x_val)
         penalty = self.criterion.penalty() if isinstance(self.criterion, Penalized) else 0.0
         g, side = self.config.grid, NEURON_SIDE
         return {
             "val_loss": self.data_loss(val_logits, self.val[1]) + penalty,
             "val_accuracy": _accuracy(val_logits, self.val[1]),
-            "train_accuracy": _accuracy(model(self.x_train), self.train[1]),
-            "boundary": encode_map(_probability(model(self.boundary_inputs)).reshape(g, g), 0, 1),
+            "train_accuracy": _accuracy(forward(self.x_train), self.train[1]),
+            "boundary": encode_map(_probability(forward(self.boundary_inputs)).reshape(g, g), 0, 1),
             "neurons": [
                 [encode_map(layer[:, j].reshape(side, side)) for j in range(layer.shape[1])]
                 for layer in self._hidden_activations(model)

@@ -15,10 +15,9 @@ from ... import nn
 from ...data import DataLoader
 from ...datasets import functions
 from ...errors import ConfigError, ExpressionError
-from ...expr import compile_expression
 from ..config import Range, SampleCount, TrainingConfig
 from ..messages import example
-from .base import Task, TaskSpec, as_list
+from .base import Task, TaskSpec, as_list, forward_in_chunks
 
 Expression = Annotated[str, Field(max_length=200)]
 
@@ -43,17 +42,25 @@ class FunctionConfig(TrainingConfig):
         return self
 
     def check(self) -> None:
-        """Compile the formula and evaluate it on the plotting grid, so a bad formula is
+        """Compile the formula and sample exactly the points the job will train on, so a
+        formula that fails anywhere (a pole between grid points, values past float32) is
         refused at start rather than failing the job a moment later."""
-        xs = np.linspace(*self.x_range, self.grid)
         try:
-            if self.task == "curve":
-                compile_expression(self.expression, ("x",))(xs)
-            else:
-                ys = np.linspace(*self.y_range, self.grid)
-                compile_expression(self.expression, ("x", "y"))(*np.meshgrid(xs, ys))
+            function_dataset(self)
         except ExpressionError as exc:
             raise ConfigError("expression", f"expression: {exc}") from None
+
+
+def function_dataset(config: FunctionConfig) -> functions.FunctionDataset:
+    """The curve or surface data set a job with ``config`` trains on (seeded: the same
+    config always gives the same points)."""
+    common = dict(
+        n_train=config.n_train, n_val=config.n_val, noise=config.noise,
+        seed=config.seed, grid=config.grid, x_range=tuple(config.x_range),
+    )  # fmt: skip
+    if config.task == "curve":
+        return functions.curve(config.expression, **common)
+    return functions.surface(config.expression, y_range=tuple(config.y_range), **common)
 
 
 class CurveConfig(FunctionConfig):
@@ -87,19 +94,7 @@ class FunctionTask(Task):
 
     def __init__(self, config: CurveConfig | SurfaceConfig):
         super().__init__(config)
-        common = dict(
-            n_train=config.n_train, n_val=config.n_val, noise=config.noise,
-            seed=config.seed, grid=config.grid,
-        )  # fmt: skip
-        if config.task == "curve":
-            self.data = functions.curve(config.expression, x_range=tuple(config.x_range), **common)
-        else:
-            self.data = functions.surface(
-                config.expression,
-                x_range=tuple(config.x_range),
-                y_range=tuple(config.y_range),
-                **common,
-            )
+        self.data = function_dataset(config)
         self.criterion = nn.MSELoss()
         self._loader = DataLoader(
             self.data.x_train, self.data.y_train,
@@ -116,10 +111,12 @@ class FunctionTask(Task):
         return len(self._loader)
 
     def _predict_grid(self, model: nn.Module) -> np.ndarray:
-        return self.data.denormalize_targets(model(self.data.grid_inputs))[:, 0]
+        outputs = forward_in_chunks(model, self.data.grid_inputs, self.between_chunks)
+        return self.data.denormalize_targets(outputs)[:, 0]
 
     def _val_loss(self, model: nn.Module) -> float:
-        return self.criterion(model(self.data.x_val), self.data.y_val)
+        outputs = forward_in_chunks(model, self.data.x_val, self.between_chunks)
+        return self.criterion(outputs, self.data.y_val)
 
     def describe(self) -> dict:
         d = self.data

@@ -18,7 +18,7 @@ from ...data import DataLoader
 from ...datasets import CLASS_NAMES, DATASETS, available_datasets, load_dataset
 from ...errors import ConfigError
 from .. import mnist_report
-from ..config import Hidden, TrainingConfig
+from ..config import Hidden, LearningRate, TrainingConfig
 from ..networks import build_cnn
 from ..registry import (
     ACTIVATIONS,
@@ -28,7 +28,7 @@ from ..registry import (
     ScheduleName,
     literal,
 )
-from .base import Task, TaskSpec, as_list
+from .base import Task, TaskSpec, as_list, forward_in_chunks
 
 # convolution channels are capped lower than units: each costs a full image per sample
 Channels = Annotated[list[Annotated[int, Field(ge=1, le=32)]], Field(min_length=2, max_length=2)]
@@ -54,7 +54,7 @@ class MnistConfig(TrainingConfig):
     hidden: Hidden = [256, 128]  # the mlp's; the cnn's dense layer has 120 units
     activation: ActivationName = "relu"
     optimizer: OptimizerName = "nesterov"
-    lr: Annotated[float, Field(gt=0, le=10)] = 0.05
+    lr: LearningRate = 0.05
     # annealing to 0 over the run lands the last epochs at >= 98% instead of hovering near it
     lr_schedule: ScheduleName = "cosine"
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
@@ -94,6 +94,11 @@ class MnistTask(Task):
         )
         self.criterion = nn.CrossEntropyLoss()
 
+    @property
+    def chance_accuracy(self) -> float:
+        """The accuracy of guessing: what a network that learnt nothing scores."""
+        return 1 / len(self.class_names)
+
     def model_sizes(self) -> list[int]:
         return [self.x_train.shape[1], *self.config.hidden, len(self.class_names)]
 
@@ -126,8 +131,8 @@ class MnistTask(Task):
 
     def evaluate(self, model, epoch):
         # a convolution unfolds each image 25-fold: smaller chunks keep that in bounds
-        chunk = 500 if self.config.architecture == "cnn" else 2048
-        logits = _forward_in_chunks(model, self._shaped(self.x_val), chunk)
+        rows = 500 if self.config.architecture == "cnn" else None  # None: sized by the network
+        logits = forward_in_chunks(model, self._shaped(self.x_val), self.between_chunks, rows)
         val_loss = self.criterion(logits, self.y_val)
         probs = nn.Softmax(dim=1)(logits)
         predictions = probs.argmax(axis=1)
@@ -177,11 +182,6 @@ class MnistTask(Task):
             }
             for k, i in enumerate(chosen)
         ]
-
-
-def _forward_in_chunks(model: nn.Module, x: np.ndarray, chunk: int = 2048) -> np.ndarray:
-    """Evaluate in chunks so activations of 10,000 images never sit in memory at once."""
-    return np.concatenate([model(x[i : i + chunk]) for i in range(0, len(x), chunk)])
 
 
 MNIST = TaskSpec(
