@@ -19,6 +19,7 @@ import numpy as np
 from .. import model_io, optim
 from ..errors import ConfigError
 from .config import LiveUpdate, TrainingConfig, as_dict, momentum_refusal, parse_update
+from .history import History
 from .predict import Predictor
 from .registry import OPTIMIZERS
 from .tasks import build_optimizer, build_task
@@ -43,6 +44,7 @@ class TrainingJob:
             ``stopped`` or ``failed``.
         message: the text of the last status.
         model: the network, once built (read it after ``run`` to save the weights).
+        history: every epoch's figures so far, and the latest picture (``History``).
     """
 
     def __init__(self, config: TrainingConfig, job_id: str | None = None):
@@ -52,6 +54,7 @@ class TrainingJob:
         self.message = ""
         self.model = None
         self._predictor: Predictor | None = None
+        self.history = History()
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
@@ -160,6 +163,7 @@ class TrainingJob:
                 meter.add(loss, len(xb), norms)
                 if task.reports_progress and meter.progress_due(self._clock.now()):
                     self._report_progress(epoch, index + 1, meter)
+            self.history.record_epoch(epoch, meter.mean_loss, optimizer_lr(self._optimizer))
             if epoch == config.epochs or pacing.due(self._clock.now()):
                 self._report_epoch(epoch, meter)
             if schedule is not None:
@@ -201,12 +205,14 @@ class TrainingJob:
                 f"validation loss became {picture['val_loss']} at epoch {epoch} — "
                 f"try a smaller learning rate"
             )
-        self._send("epoch", {
+        payload = {
             "epoch": epoch, "epochs": self.config.epochs,
-            "train_loss": meter.mean_loss, "lr": self._optimizer.param_groups[0]["lr"],
+            "train_loss": meter.mean_loss, "lr": optimizer_lr(self._optimizer),
             "elapsed": now, "grad_norms": meter.mean_norms, "examples_per_s": meter.rate(now),
             **picture,
-        })  # fmt: skip
+        }  # fmt: skip
+        self.history.record_eval(payload)
+        self._send("epoch", payload)
 
     def _checkpoint(self) -> bool:
         """Between steps: honour pause, stop and live updates. False means stop now."""
@@ -232,7 +238,13 @@ class TrainingJob:
 
     # --- events ------------------------------------------------------------------
     def _send(self, name: str, payload: dict) -> None:
-        self._emit({"event": name, "job": self.id, "time": time.time(), **payload})
+        event = {"event": name, "job": self.id, "time": time.time(), **payload}
+        if name in ("epoch", "status"):
+            # every epoch's loss reaches the client, though epoch events are paced
+            new = self.history.take_new()
+            if new is not None:
+                event["history"] = new
+        self._emit(event)
 
     def _status(self, state: str, message: str) -> None:
         self.state, self.message = state, message
@@ -306,6 +318,11 @@ class _EpochMeter:
 
     def rate(self, now: float) -> float:
         return self.seen / max(now - self.start, 1e-9)
+
+
+def optimizer_lr(optimizer: optim.Optimizer) -> float:
+    """The learning rate the last epoch used (read before the schedule steps)."""
+    return optimizer.param_groups[0]["lr"]
 
 
 def _norm(a: np.ndarray | None) -> float:
