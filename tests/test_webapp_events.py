@@ -13,7 +13,9 @@ LONG = {**CURVE, "epochs": 100_000}
 
 @pytest.fixture
 def app():
-    app = create_app({"TESTING": True, "MAX_JOBS": 3})
+    # grace 0: these tests check what a closed tab does to its job at once (test_webapp_attach
+    # covers the grace period)
+    app = create_app({"TESTING": True, "MAX_JOBS": 3, "GRACE_SECONDS": 0})
     yield app
     app.extensions["bpnet_jobs"].stop_all(wait=2)
 

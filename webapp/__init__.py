@@ -31,6 +31,7 @@ DEFAULT_CONFIG = {
     "CORS_ALLOWED_ORIGINS": None,  # None: only the page's own origin; a list adds origins
     "MAX_MESSAGE_BYTES": 64 * 1024,  # larger client messages are refused with a message
     "PING_INTERVAL": 10,  # seconds between Engine.IO pings
+    "GRACE_SECONDS": 60,  # a job whose tab went away waits this long for it to attach again
 }
 HARD_MESSAGE_LIMIT = 1024 * 1024  # past this Engine.IO drops the connection outright
 
@@ -46,15 +47,17 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    # events and predict register their handlers on ``socketio``
-    from . import downloads, events, predict, routes
+    # events, attach and predict register their handlers on ``socketio``
+    from . import attach, downloads, events, predict, routes
     from .jobs import JobManager
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(predict.bp)
-    app.extensions["bpnet_jobs"] = JobManager(socketio, max_jobs=app.config["MAX_JOBS"])
-    del events
+    app.extensions["bpnet_jobs"] = JobManager(
+        socketio, max_jobs=app.config["MAX_JOBS"], grace=app.config["GRACE_SECONDS"]
+    )
+    del events, attach
 
     origins = app.config["CORS_ALLOWED_ORIGINS"]
     if isinstance(origins, str) and origins != "*":

@@ -55,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     parser.add_argument("--max-jobs", type=int, default=16, help="running jobs at most (16)")
     parser.add_argument(
+        "--grace",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="keep a job running this long after its tab's connection drops, so that a "
+        "reload or a network blip does not lose it (default 60; 0 stops it at once)",
+    )
+    parser.add_argument(
         "--allow-origin",
         action="append",
         default=None,
@@ -66,7 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("engineio.server").addFilter(OneLineForGarbledMessages())
-    app = create_app({"MAX_JOBS": args.max_jobs, "CORS_ALLOWED_ORIGINS": args.allow_origin})
+    if args.grace < 0:
+        parser.error(f"--grace must be 0 or more seconds, got {args.grace:g}; e.g. --grace 60")
+    app = create_app(
+        {
+            "MAX_JOBS": args.max_jobs,
+            "CORS_ALLOWED_ORIGINS": args.allow_origin,
+            "GRACE_SECONDS": args.grace,
+        }
+    )
     jobs = app.extensions["bpnet_jobs"]
 
     def shut_down(signum, frame):

@@ -60,7 +60,7 @@ def answered(handler):
 
 @socketio.on("disconnect")
 def on_disconnect(reason=None):
-    manager().stop(request.sid)
+    manager().detach(request.sid)  # stopped after the grace period unless a page attaches
 
 
 @socketio.on("start")
@@ -144,12 +144,12 @@ def status(data=None):
         return {"ok": True, "job": None, "state": "idle", "message": "no job; press Start"}
     other = manager().find(old_id)
     if other is not None and not other.done:
-        # The old connection dropped but the server has not noticed yet (it finds out by
-        # ping, within a minute); the job will stop then.
+        # The old connection dropped: the job waits for its page (attach) for the grace
+        # period, or the server has not noticed the drop yet (it finds out by ping).
         return {
             "ok": True, "job": old_id, "state": other.state,
-            "message": "still running for the connection that dropped; it stops when the "
-            "server notices (within a minute). Press Start to train again",
+            "message": "still running for the connection that dropped; attach to it with "
+            "its id to watch it again, or press Start to train anew",
         }  # fmt: skip
     ended = manager().ended(old_id)
     if ended is not None:

@@ -1,9 +1,10 @@
 """The job manager: which browser tab runs which training job.
 
 Each Socket.IO session (one browser tab) has at most one job, run by a background task
-that forwards the job's events to that session only. A server-wide cap keeps a class
-of thirty laptops from melting one server, and a short memory of ended jobs lets a tab
-that reconnects learn what became of its job.
+that forwards the job's events to that session only. When the session ends, the job waits
+detached for a grace period (``grace.py``) for its page to ``attach`` again. A server-wide
+cap keeps a class of thirty laptops from melting one server, and a short memory of ended
+jobs lets a tab that reconnects learn what became of its job.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from collections import OrderedDict
 
 from bpnet.engine import TrainingJob
+
+from .grace import Grace, Route
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +31,14 @@ class ServerBusy(Exception):
 class JobManager:
     """Start, find, and stop jobs by Socket.IO session id; forward their events."""
 
-    def __init__(self, socketio, max_jobs: int):
+    def __init__(self, socketio, max_jobs: int, grace: float = 0.0):
         self.socketio = socketio
         self.max_jobs = max_jobs
         self._jobs: dict[str, TrainingJob] = {}
         self._threads: dict[str, object] = {}
+        self._routes: dict[str, Route] = {}  # by job id, attached or detached
+        self._detached: dict[str, tuple[TrainingJob, object]] = {}  # by job id, in grace
+        self._grace = Grace(grace, self._expire)
         self._ended: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -46,13 +52,15 @@ class JobManager:
             old = self._jobs.pop(sid, None)
             if old is not None:
                 old.stop()
-            running = sum(not job.done for job in self._jobs.values())
+                self._routes.pop(old.id, None)
+            running = sum(not job.done for job in self._all_jobs())
             if running >= self.max_jobs:
                 raise ServerBusy(f"server busy: {running} jobs running, try again shortly")
             job = TrainingJob(config)
             self._jobs[sid] = job
+            route = self._routes[job.id] = Route(sid)
             # under the lock, so that two quick starts from one tab keep job and thread paired
-            self._threads[sid] = self.socketio.start_background_task(self._run, sid, job)
+            self._threads[sid] = self.socketio.start_background_task(self._run, route, job)
         return job
 
     def job(self, sid: str) -> TrainingJob | None:
@@ -64,8 +72,8 @@ class JobManager:
         return self._jobs.get(sid)
 
     def find(self, job_id: str) -> TrainingJob | None:
-        """The job with this id, if its tab still holds it."""
-        return next((job for job in list(self._jobs.values()) if job.id == job_id), None)
+        """The job with this id, if its tab still holds it or it waits for its tab."""
+        return next((job for job in self._all_jobs() if job.id == job_id), None)
 
     def ended(self, job_id: str) -> tuple[str, str] | None:
         """(state, message) of a job that has ended, if it is still remembered."""
@@ -76,17 +84,81 @@ class JobManager:
         with self._lock:
             job = self._jobs.pop(sid, None)
             thread = self._threads.pop(sid, None)
+            if job is not None:
+                self._routes.pop(job.id, None)
         if job is not None:
             job.stop()
             if wait and thread is not None:
                 thread.join(wait)
 
+    def detach(self, sid: str) -> None:
+        """``sid``'s connection ended: its job keeps running for the grace period, waiting
+        for a page to ``attach``; with no grace it is stopped at once."""
+        if self._grace.seconds <= 0:
+            return self.stop(sid)
+        with self._lock:
+            job = self._jobs.pop(sid, None)
+            thread = self._threads.pop(sid, None)
+            if job is None:
+                return None
+            self._detached[job.id] = (job, thread)
+            route = self._routes.get(job.id)
+            self._grace.start(job.id)
+        if route is not None:
+            with route.lock:
+                if route.sid == sid:
+                    route.sid = None
+        return None
+
+    def attach(self, sid: str, job_id: str):
+        """Move the job with this id to ``sid`` (from its grace period or from another
+        connection, which is returned so it can be told); None when there is no such job.
+
+        Returns:
+            (job, dataset event or None, history snapshot, previous sid or None).
+        """
+        with self._lock:
+            previous, found = None, self._detached.pop(job_id, None)
+            if found is not None:
+                self._grace.cancel(job_id)
+            else:
+                previous = next((s for s, j in self._jobs.items() if j.id == job_id), None)
+                if previous is None:
+                    return None
+                found = (self._jobs.pop(previous), self._threads.pop(previous, None))
+            job, thread = found
+            own = self._jobs.pop(sid, None)
+            if own is not None and own is not job:
+                own.stop()  # one job per connection, as with start
+                self._routes.pop(own.id, None)
+            self._jobs[sid], self._threads[sid] = job, thread
+            route = self._routes[job.id]
+        with route.lock:  # no epoch falls between the snapshot and the next delivered event
+            history = job.history.snapshot()
+            route.attach(sid)
+            dataset = route.dataset
+        return job, dataset, history, (None if previous == sid else previous)
+
+    def _expire(self, job_id: str) -> None:
+        """The grace period ran out and no page attached: stop the job as a closed tab's."""
+        with self._lock:
+            found = self._detached.pop(job_id, None)
+            self._grace.forget(job_id)
+            if found is not None:
+                self._routes.pop(job_id, None)
+        if found is not None:
+            found[0].stop()
+
     def stop_all(self, wait: float = 5.0) -> None:
         """Stop every job at once, then wait up to ``wait`` seconds in all for their threads."""
         with self._lock:
-            jobs, threads = list(self._jobs.values()), list(self._threads.values())
+            jobs, threads = self._all_jobs(), list(self._threads.values())
+            threads += [thread for _, thread in self._detached.values()]
             self._jobs.clear()
             self._threads.clear()
+            self._detached.clear()
+            self._routes.clear()
+            self._grace.cancel_all()
         for job in jobs:
             job.stop()
         deadline = time.monotonic() + wait
@@ -94,20 +166,26 @@ class JobManager:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def running(self) -> int:
-        return sum(not job.done for job in list(self._jobs.values()))
+        return sum(not job.done for job in self._all_jobs())
 
-    def _run(self, sid: str, job: TrainingJob) -> None:
+    def _all_jobs(self) -> list[TrainingJob]:
+        return [*self._jobs.values(), *(job for job, _ in list(self._detached.values()))]
+
+    def _run(self, route: Route, job: TrainingJob) -> None:
         def forward(event: dict) -> None:
-            if not self._connected(sid):
+            sid = route.sid
+            if sid is not None and not self._connected(sid):
                 # The tab left while its start was being handled (handlers run in threads,
-                # so a disconnect can come first): nobody will ever stop this job but us.
-                self._drop(sid, job)
+                # so a disconnect can come first): nobody else will detach this job.
+                self.detach(sid)
             name = event.pop("event")
-            if name == "progress" and self._backlog(sid) > BACKLOG_LIMIT:
-                return  # a slow browser: skip progress rather than queue without bound
-            last_epoch = name == "epoch" and event["epoch"] == event["epochs"]
-            if name == "epoch" and not last_epoch and self._backlog(sid) > 2 * BACKLOG_LIMIT:
-                return
+            with route.lock:
+                if name == "dataset":
+                    route.dataset = event
+                sid = route.sid
+                if sid is None or self._too_far_behind(sid, name, event):
+                    return route.hold(event)
+                route.release_into(name, event)
             self.socketio.emit(name, event, to=sid)
 
         try:
@@ -117,18 +195,19 @@ class JobManager:
         finally:
             self._remember(job)  # for a tab that reconnects and asks what became of it
 
+    def _too_far_behind(self, sid: str, name: str, event: dict) -> bool:
+        """A slow browser: skip progress, then intermediate epochs, rather than queue
+        without bound (their epochs' losses are held for the next event sent)."""
+        if name == "progress":
+            return self._backlog(sid) > BACKLOG_LIMIT
+        last_epoch = name == "epoch" and event["epoch"] == event["epochs"]
+        return name == "epoch" and not last_epoch and self._backlog(sid) > 2 * BACKLOG_LIMIT
+
     def _connected(self, sid: str) -> bool:
         try:
             return self.socketio.server.manager.is_connected(sid, "/")
         except Exception:
             return True  # when in doubt, keep the job: its tab may still be watching
-
-    def _drop(self, sid: str, job: TrainingJob) -> None:
-        with self._lock:
-            if self._jobs.get(sid) is job:
-                del self._jobs[sid]
-                self._threads.pop(sid, None)
-        job.stop()
 
     def _remember(self, job: TrainingJob) -> None:
         with self._lock:
