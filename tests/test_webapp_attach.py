@@ -138,3 +138,16 @@ def test_grace_zero_stops_the_job_when_its_tab_goes():
     job = app.extensions["bpnet_jobs"].find(job_id)
     client.disconnect()
     wait_until(lambda: job.state == "stopped", timeout=2)
+
+
+def test_the_history_downloads_as_csv_by_job_id(app):
+    client = socketio.test_client(app)
+    job_id = client.emit("start", {**CURVE, "epochs": 30}, callback=True)["job"]
+    job = app.extensions["bpnet_jobs"].find(job_id)
+    wait_until(lambda: job.done)
+    response = app.test_client().get(f"/jobs/{job_id}/history.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0] == "epoch,train_loss,val_loss,val_accuracy,lr" and len(lines) == 31
+    assert app.test_client().get("/jobs/0123456789ab/history.csv").status_code == 404
+    client.disconnect()

@@ -100,7 +100,7 @@ def test_bad_points_are_refused_over_the_wire_with_the_field(client):
 
 @pytest.fixture(scope="module")
 def graceful_server():
-    with live_server("--grace", "3") as (url, process):
+    with live_server("--grace", "3") as (url, _process):
         yield url
 
 
@@ -110,7 +110,7 @@ def test_a_page_that_reconnects_within_the_grace_period_attaches_and_sees_every_
     first = Client(graceful_server)
     job_id = first.call("start", {"task": "curve", "epochs": 100_000, "hidden": [8]})["job"]
     first.wait_for(lambda c: len(c.of("epoch")) >= 3)
-    first.close()  # the reload: the old connection goes, a new one comes
+    first.hang_up()  # the reload: the old connection goes, a new one comes
     time.sleep(0.5)
     again = Client(graceful_server)
     try:
@@ -134,7 +134,7 @@ def test_after_the_grace_period_an_abandoned_job_is_stopped(graceful_server):
     first = Client(graceful_server)
     job_id = first.call("start", {"task": "curve", "epochs": 100_000, "hidden": [8]})["job"]
     first.wait_for(lambda c: c.of("epoch"))
-    first.close()
+    first.hang_up()
     watcher = Client(graceful_server)
     try:
         assert watcher.call("status", {"job": job_id})["state"] == "running"
