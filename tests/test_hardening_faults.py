@@ -211,7 +211,10 @@ def cycled():
     (With the default the same checks pass, 25 s later.)
     """
     with watched_server("--max-jobs", "4", "--grace", "0", ping_interval=QUICK_PING) as (
-        url, process, lines, _
+        url,
+        process,
+        lines,
+        _,
     ):
         threads_at_start = process.num_threads()
         for _ in range(20):  # warm up: first jobs import and allocate what every job shares
