@@ -192,8 +192,12 @@ def test_validate_answers_while_typing(client):
     }
     ack = client.emit("validate", {"task": "surface", "expression": "x +* y"}, callback=True)
     assert ack["ok"] is False and ack["field"] == "expression"
-    ack = client.emit("validate", {"task": "mnist"}, callback=True)
-    assert ack["ok"] is False
+    # a whole config, as a shared link brings it: the same checks as start
+    ack = client.emit("validate", {"task": "mnist", "lr": 100}, callback=True)
+    assert ack["ok"] is False and ack["field"] == "lr"
+    ack = client.emit("validate", {"task": "chess"}, callback=True)
+    assert ack["ok"] is False and ack["field"] == "task"
+    assert client.emit("validate", {"task": "curve", "hidden": [3, 3]}, callback=True)["ok"]
 
 
 def test_status_after_a_reconnect_tells_what_became_of_the_job(app):
@@ -209,3 +213,11 @@ def test_status_after_a_reconnect_tells_what_became_of_the_job(app):
     assert "connection dropped" in ack["message"]
     assert again.emit("status", callback=True)["state"] == "idle"
     again.disconnect()
+
+
+def test_code_answers_with_both_scripts_for_a_valid_config_only(client):
+    ack = client.emit("code", {"task": "curve", "expression": "x^2", "epochs": 7}, callback=True)
+    assert ack["ok"] and "'x^2'" in ack["bpnet"] and "import torch" in ack["torch"]
+    assert ack["filenames"] == {"bpnet": "bpnet_curve.py", "torch": "torch_curve.py"}
+    ack = client.emit("code", {"task": "curve", "expression": "__import__('os')"}, callback=True)
+    assert ack["ok"] is False and ack["field"] == "expression"

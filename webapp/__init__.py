@@ -47,8 +47,8 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    # events, attach and predict register their handlers on ``socketio``
-    from . import attach, downloads, events, predict, routes
+    # events, attach, code and predict register their handlers on ``socketio``
+    from . import attach, code, downloads, events, predict, routes
     from .jobs import JobManager
 
     app.register_blueprint(routes.bp)
@@ -57,7 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["bpnet_jobs"] = JobManager(
         socketio, max_jobs=app.config["MAX_JOBS"], grace=app.config["GRACE_SECONDS"]
     )
-    del events, attach
+    del events, attach, code
 
     origins = app.config["CORS_ALLOWED_ORIGINS"]
     if isinstance(origins, str) and origins != "*":

@@ -36,7 +36,8 @@ class History:
     def record_epoch(self, epoch: int, train_loss: float, lr: float) -> None:
         """One finished epoch; its evaluation, if any, follows with ``record_eval``."""
         with self._lock:
-            for name, value in (("epoch", epoch), ("train_loss", train_loss), ("lr", lr)):
+            figures = (("epoch", int(epoch)), ("train_loss", float(train_loss)), ("lr", float(lr)))
+            for name, value in figures:
                 self._columns[name].append(value)
             for name in ("val_loss", "val_accuracy", "grad_norms"):
                 self._columns[name].append(None)
@@ -45,7 +46,8 @@ class History:
         """The evaluated last epoch's figures and picture (an ``epoch`` event's payload)."""
         with self._lock:
             for name in ("val_loss", "val_accuracy", "grad_norms"):
-                self._columns[name][-1] = payload.get(name)
+                value = payload.get(name)
+                self._columns[name][-1] = float(value) if isinstance(value, float) else value
             previous = self.picture or {}
             self.picture = dict(payload)
             # MNIST draws sample digits only every few epochs: keep the latest ones

@@ -22,7 +22,7 @@ from .config import LiveUpdate, TrainingConfig, as_dict, momentum_refusal, parse
 from .history import History
 from .predict import Predictor
 from .registry import OPTIMIZERS
-from .tasks import build_optimizer, build_task
+from .tasks import build_optimizer, build_schedule, build_task
 
 Emit = Callable[[dict], object]
 
@@ -144,9 +144,7 @@ class TrainingJob:
         if hasattr(task, "predict"):  # classifiers answer questions about drawn images
             self._predictor = Predictor(task, model, self._weights_lock)
         optimizer = self._optimizer = build_optimizer(config, model.parameters())
-        schedule = None
-        if config.lr_schedule == "cosine":
-            schedule = optim.CosineAnnealingLR(optimizer, T_max=config.epochs)
+        schedule = build_schedule(config, optimizer)
         self._linears = [m for m in model.modules() if m.parameters() and hasattr(m, "weight")]
         self._send("dataset", {**task.dataset_payload(), "layers": _layer_names(self._linears)})
         self._status("running", "training")

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...errors import ConfigError
 from ..config import TrainingConfig, _kind, as_dict, validate
-from .base import Task, TaskSpec, as_list, build_mlp, build_optimizer
+from .base import Task, TaskSpec, as_list, build_mlp, build_optimizer, build_schedule
 from .classify import CLASSIFY, ClassifyConfig, ClassifyTask
 from .functions import (
     CURVE,
@@ -21,6 +21,7 @@ from .functions import (
     FunctionTask,
     SurfaceConfig,
     SurfaceTask,
+    function_data_call,
 )
 from .mnist import MNIST, MnistConfig, MnistTask
 
@@ -74,7 +75,9 @@ __all__ = [
     "as_list",
     "build_mlp",
     "build_optimizer",
+    "build_schedule",
     "build_task",
     "defaults",
+    "function_data_call",
     "parse_config",
 ]

@@ -78,24 +78,26 @@ class SurfaceConfig(FunctionConfig):
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 300
 
 
+def function_data_call(config: CurveConfig | SurfaceConfig) -> tuple[str, dict]:
+    """The ``bpnet.datasets.functions`` call that samples a curve's or surface's data:
+    (function name, keyword arguments)."""
+    kwargs = {"expression": config.expression, "x_range": tuple(config.x_range)}
+    if config.task == "surface":
+        kwargs["y_range"] = tuple(config.y_range)
+    kwargs.update(
+        n_train=config.n_train, n_val=config.n_val, noise=config.noise,
+        seed=config.seed, grid=config.grid,
+    )  # fmt: skip
+    return config.task, kwargs
+
+
 class FunctionTask(Task):
     """Regression on a typed formula (curve or surface): MSE on z-scored targets."""
 
     def __init__(self, config: CurveConfig | SurfaceConfig):
         super().__init__(config)
-        common = dict(
-            n_train=config.n_train, n_val=config.n_val, noise=config.noise,
-            seed=config.seed, grid=config.grid,
-        )  # fmt: skip
-        if config.task == "curve":
-            self.data = functions.curve(config.expression, x_range=tuple(config.x_range), **common)
-        else:
-            self.data = functions.surface(
-                config.expression,
-                x_range=tuple(config.x_range),
-                y_range=tuple(config.y_range),
-                **common,
-            )
+        name, kwargs = function_data_call(config)
+        self.data = getattr(functions, name)(**kwargs)
         self.criterion = nn.MSELoss()
         self._loader = DataLoader(
             self.data.x_train, self.data.y_train,
