@@ -7,7 +7,8 @@ const MAX_PINS = 5;
 const MUTED = ["#8e9aaf", "#b39ddb", "#9ccc9c", "#e6b17e", "#90b4d8"];
 const pinsKey = (task) => `bpnet.pins.${task}`;
 
-/** The pinned runs of a page: [{id, config, label, train: {x, y}, val: {x, y}, picture}]. */
+/** The pinned runs of a page: [{id, config, settings (the form's texts), train: {x, y},
+ *  val: {x, y}, picture}]. */
 export function loadPins(task) {
   try {
     const pins = JSON.parse(localStorage.getItem(pinsKey(task)) || "[]");
@@ -24,7 +25,7 @@ function savePins(task, pins) {
 /** Muted loss lines of the pinned runs, labelled by what differs from the current settings. */
 export function pinTraces(task, describe) {
   return loadPins(task).map((pin, i) => ({
-    x: pin.train.x, y: pin.train.y, name: `pinned: ${describe(pin.config)}`, mode: "lines",
+    x: pin.train.x, y: pin.train.y, name: `pinned: ${describe(pin)}`, mode: "lines",
     line: { color: MUTED[i % MUTED.length], width: 1.5, dash: "dot" }, opacity: 0.8,
   }));
 }
@@ -107,7 +108,7 @@ export class TimeTravel {
 export class Pins {
   constructor(task, describe, onChange) {
     this.task = task;
-    this.describe = describe; // config -> "lr 0.1 → 0.01, activation relu → tanh"
+    this.describe = describe; // pin -> "lr 0.1 → 0.01, activation relu → tanh"
     this.onChange = onChange;
     this.list = document.createElement("ul");
     this.list.id = "pins";
@@ -142,6 +143,15 @@ export class Pins {
     this.onChange();
   }
 
+  /** Settings changed: update the labels in place (replacing the items under a pointer that
+   *  is about to click × would swallow the click). */
+  relabel() {
+    const pins = loadPins(this.task);
+    const labels = this.list.querySelectorAll(".pin-label");
+    if (labels.length !== pins.length) return this.render();
+    pins.forEach((pin, i) => (labels[i].textContent = this.describe(pin)));
+  }
+
   render() {
     const items = loadPins(this.task).map((pin, i) => {
       const item = document.createElement("li");
@@ -150,7 +160,7 @@ export class Pins {
       swatch.style.background = pinColour(i);
       const text = document.createElement("span");
       text.className = "pin-label";
-      text.textContent = this.describe(pin.config);
+      text.textContent = this.describe(pin);
       const remove = document.createElement("button");
       remove.type = "button";
       remove.className = "unpin";

@@ -33,7 +33,8 @@ function remembered(task) {
 /** Write the fields into the URL (without a new history entry) and into localStorage. */
 export function saveSettings(form, task) {
   const values = formValues(form);
-  const query = new URLSearchParams(values).toString().replaceAll("%2C", ",");
+  // commas and parentheses stay readable: "hidden=16,16&expression=sin(3*x)"
+  const query = new URLSearchParams(values).toString().replace(/%2C|%28|%29/g, decodeURIComponent);
   history.replaceState(history.state, "", `${location.pathname}?${query}`);
   try {
     localStorage.setItem(storageKey(task), JSON.stringify(values));
@@ -98,9 +99,9 @@ export function fillForm(form, config) {
 const same = (a, b) => a === b || (a !== "" && b !== "" && Number(a) === Number(b))
   || a.replace(/\s+/g, "") === b.replace(/\s+/g, "");
 
-/** What a run's config has that the form does not: "lr 0.1 → 0.01, activation relu → tanh". */
-export function difference(form, config) {
-  const theirs = configValues(form, config);
+/** What a run's settings ({name: text}) have that the form does not:
+ *  "lr 0.1 → 0.01, activation relu → tanh". */
+export function difference(form, theirs) {
   const ours = formValues(form);
   const changes = Object.keys(theirs)
     .filter((name) => theirs[name] !== "" && !same(theirs[name], ours[name] ?? ""))
