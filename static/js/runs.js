@@ -39,13 +39,14 @@ export class TimeTravel {
     this.lossPlot = lossPlot;
     this.snapshots = [];
     this.live = true;
-    const main = document.getElementById(page.mainPlot);
+    const main = page.mainPlot && page.drawPicture && document.getElementById(page.mainPlot);
     const box = document.createElement("div");
+    box.hidden = !main; // a page that does not say where its picture is gets no slider
     box.className = "time-travel";
     box.innerHTML = `<label title="drag back to see the picture at an earlier epoch">epoch
       <input type="range" id="time-travel" min="0" max="0" value="0" disabled></label>
       <span id="time-travel-label" class="values">live</span>`;
-    main.after(box);
+    if (main) main.after(box);
     this.slider = box.querySelector("#time-travel");
     this.label = box.querySelector("#time-travel-label");
     this.slider.addEventListener("input", () => this.show(Number(this.slider.value)));
