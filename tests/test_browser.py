@@ -423,3 +423,18 @@ def test_the_time_travel_slider_shows_an_earlier_fit(browser, server):
     assert page.trace("fit-plot", 3, "y") == final
     page.check_clean()
     page.close()
+
+
+def test_show_code_offers_the_bpnet_script_and_its_pytorch_twin(browser, server):
+    page = Page(browser, server + "/curve?expression=x^2&hidden=8&epochs=50")
+    page.page.click("#show-code")
+    page.wait_for("document.getElementById('code-panel').open")
+    code = page.js("document.getElementById('code-text').textContent")
+    assert "model.backward(criterion.backward())" in code and "'x^2'," in code
+    assert page.js("document.getElementById('code-download').download") == "bpnet_curve.py"
+    page.screenshot("show-code")
+    page.page.click("#code-panel [data-tab=torch]")
+    assert "import torch" in page.js("document.getElementById('code-text').textContent")
+    assert page.js("document.getElementById('code-download').download") == "torch_curve.py"
+    page.check_clean()
+    page.close()

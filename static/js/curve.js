@@ -27,7 +27,7 @@ function pinnedCurves() {
     const curve = pin.picture;
     if (!curve || curve.x[0] !== low || curve.x.at(-1) !== high) return [];
     return [{ x: curve.x, y: curve.y_pred, name: `pinned ${i + 1}`, mode: "lines",
-      line: { color: pinColour(i), width: 2, dash: "dot" } }];
+      line: { color: pinColour(i), width: 2, dash: "dash" }, opacity: 0.75 }];
   });
 }
 

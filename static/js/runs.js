@@ -4,7 +4,7 @@
 
 const MAX_SNAPSHOTS = 200; // beyond this, every other older picture is dropped
 const MAX_PINS = 5;
-const MUTED = ["#8e9aaf", "#b39ddb", "#9ccc9c", "#e6b17e", "#90b4d8"];
+const MUTED = ["#9e86c8", "#5fb37a", "#e0955a", "#6a9fcf", "#c76f9f"]; // not the live run's colours
 const pinsKey = (task) => `bpnet.pins.${task}`;
 
 /** The pinned runs of a page: [{id, config, settings (the form's texts), train: {x, y},
@@ -26,7 +26,7 @@ function savePins(task, pins) {
 export function pinTraces(task, describe) {
   return loadPins(task).map((pin, i) => ({
     x: pin.train.x, y: pin.train.y, name: `pinned: ${describe(pin)}`, mode: "lines",
-    line: { color: MUTED[i % MUTED.length], width: 1.5, dash: "dot" }, opacity: 0.8,
+    line: { color: MUTED[i % MUTED.length], width: 1.5, dash: "dash" }, opacity: 0.75,
   }));
 }
 
