@@ -247,20 +247,20 @@ class _JsonPrinter:
 
 
 class _ProgressPrinter:
-    """tqdm bars: one over epochs, one within long epochs; a metrics line per epoch."""
+    """tqdm bars: one over epochs, one within long epochs; a metrics line per epoch (with
+    the validation figures on the epochs that were evaluated)."""
 
     def __init__(self, config):
         from tqdm import tqdm
 
         self._tqdm = tqdm
         self.epochs = config.epochs
-        self.every = max(1, config.epochs // 50)  # long curve runs: about 50 lines, not 2,000
-        self.next_line = 1
         self.bar = tqdm(total=config.epochs, unit="epoch", desc=config.task, dynamic_ncols=True)
         self.inner = None
 
     def __call__(self, event: dict) -> None:
         kind = event["event"]
+        self._unevaluated_epochs(event)
         if kind == "progress":
             if self.inner is None:
                 self.inner = self._tqdm(
@@ -280,12 +280,22 @@ class _ProgressPrinter:
                 self.inner = None
             self.bar.update(event["epoch"] - self.bar.n)
             self.bar.set_postfix(train=f"{event['train_loss']:.4g}", val=f"{event['val_loss']:.4g}")
-            if event["epoch"] >= self.next_line or event["epoch"] == self.epochs:
-                self.next_line = event["epoch"] + self.every
-                self.bar.write(_metrics_line(event))
+            self.bar.write(_metrics_line(event))
         elif kind == "status" and event["state"] in ("failed", "stopped"):
             state, message = event["state"], event["message"]
             self.bar.write(message if message.startswith(state) else f"{state}: {message}")
+
+    def _unevaluated_epochs(self, event: dict) -> None:
+        """Epoch events are paced; the epochs between them arrive batched in ``history``."""
+        batch = event.get("history")
+        if batch is None:
+            return
+        width = len(str(self.epochs))
+        for epoch, loss, lr in zip(batch["epoch"], batch["train_loss"], batch["lr"]):
+            if epoch != event.get("epoch"):
+                self.bar.write(
+                    f"epoch {epoch:>{width}}/{self.epochs}  train_loss {loss:.5f}  lr {lr:.3g}"
+                )
 
     def close(self) -> None:
         if self.inner is not None:

@@ -150,3 +150,21 @@ def test_python_dash_m_bpnet_runs():
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1])["state"] == "finished"
+
+
+FAST = ["train", "curve", "--epochs", "400", "--hidden", "4", "--n-train", "16", "--grid", "10"]
+
+
+def test_every_epoch_gets_a_line_though_epoch_events_are_paced(capsys):
+    assert main(FAST) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
+    assert [int(line.split()[1].split("/")[0]) for line in lines] == list(range(1, 401))
+    assert "val_loss" in lines[-1]
+
+
+def test_json_carries_every_epochs_loss_in_history_arrays(capsys):
+    assert main([*FAST, "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    epochs = [n for e in events if "history" in e for n in e["history"]["epoch"]]
+    assert epochs == list(range(1, 401))
+    assert sum(e["event"] == "epoch" for e in events) < 400  # pictures stay paced

@@ -222,7 +222,7 @@ def corrupted_configs(draw, tasks=("curve", "surface", "mnist")):
 
 @pytest.fixture(scope="module")
 def app():
-    app = create_app({"TESTING": True, "MAX_JOBS": 4})
+    app = create_app({"TESTING": True, "MAX_JOBS": 4, "GRACE_SECONDS": 0})
     yield app
     app.extensions["bpnet_jobs"].stop_all(wait=5)
 

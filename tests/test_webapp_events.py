@@ -13,7 +13,9 @@ LONG = {**CURVE, "epochs": 100_000}
 
 @pytest.fixture
 def app():
-    app = create_app({"TESTING": True, "MAX_JOBS": 3})
+    # grace 0: these tests check what a closed tab does to its job at once (test_webapp_attach
+    # covers the grace period)
+    app = create_app({"TESTING": True, "MAX_JOBS": 3, "GRACE_SECONDS": 0})
     yield app
     app.extensions["bpnet_jobs"].stop_all(wait=2)
 
@@ -172,7 +174,7 @@ def test_the_busy_message_counts_one_job_in_the_singular():
         ([1, 2], None, "object"),
         ({"task": "chess"}, "task", "curve, surface, mnist or classify"),
         ({"task": "curve", "epochs": "many"}, "epochs", "whole number"),
-        ({"task": "curve", "lr": 1e9}, "lr", "at most 10"),
+        ({"task": "curve", "lr": 1e9}, "lr", "from 1e-08 to 10"),
         ({"task": "curve", "hidden": [10**9]}, "hidden.0", "1024"),
         ({"task": "curve", "expression": "__import__('os').system('id')"}, "expression", "allowed"),
         ({"task": "curve", "evil": {"nested": [1]}}, "evil", "unknown field"),
@@ -201,8 +203,12 @@ def test_validate_answers_while_typing(client):
     }
     ack = client.emit("validate", {"task": "surface", "expression": "x +* y"}, callback=True)
     assert ack["ok"] is False and ack["field"] == "expression"
-    ack = client.emit("validate", {"task": "mnist"}, callback=True)
-    assert ack["ok"] is False
+    # a whole config, as a shared link brings it: the same checks as start
+    ack = client.emit("validate", {"task": "mnist", "lr": 100}, callback=True)
+    assert ack["ok"] is False and ack["field"] == "lr"
+    ack = client.emit("validate", {"task": "chess"}, callback=True)
+    assert ack["ok"] is False and ack["field"] == "task"
+    assert client.emit("validate", {"task": "curve", "hidden": [3, 3]}, callback=True)["ok"]
 
 
 def test_status_after_a_reconnect_tells_what_became_of_the_job(app):
@@ -218,3 +224,11 @@ def test_status_after_a_reconnect_tells_what_became_of_the_job(app):
     assert "connection dropped" in ack["message"]
     assert again.emit("status", callback=True)["state"] == "idle"
     again.disconnect()
+
+
+def test_code_answers_with_both_scripts_for_a_valid_config_only(client):
+    ack = client.emit("code", {"task": "curve", "expression": "x^2", "epochs": 7}, callback=True)
+    assert ack["ok"] and "'x^2'" in ack["bpnet"] and "import torch" in ack["torch"]
+    assert ack["filenames"] == {"bpnet": "bpnet_curve.py", "torch": "torch_curve.py"}
+    ack = client.emit("code", {"task": "curve", "expression": "__import__('os')"}, callback=True)
+    assert ack["ok"] is False and ack["field"] == "expression"

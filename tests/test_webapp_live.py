@@ -1,6 +1,7 @@
 """The real server in a subprocess, a real Socket.IO client over WebSocket."""
 
 import base64
+import time
 
 import numpy as np
 import pytest
@@ -95,3 +96,51 @@ def test_a_points_job_learns_forty_clicked_points(client):
 def test_bad_points_are_refused_over_the_wire_with_the_field(client):
     ack = client.call("start", {"task": "classify", "dataset": "points", "points": [[9, 0, 1]] * 3})
     assert ack["ok"] is False and ack["field"] == "points" and "square" in ack["error"]
+
+
+@pytest.fixture(scope="module")
+def graceful_server():
+    with live_server("--grace", "3") as (url, _process):
+        yield url
+
+
+def test_a_page_that_reconnects_within_the_grace_period_attaches_and_sees_every_epoch(
+    graceful_server,
+):
+    first = Client(graceful_server)
+    job_id = first.call("start", {"task": "curve", "epochs": 100_000, "hidden": [8]})["job"]
+    first.wait_for(lambda c: len(c.of("epoch")) >= 3)
+    first.hang_up()  # the reload: the old connection goes, a new one comes
+    time.sleep(0.5)
+    again = Client(graceful_server)
+    try:
+        ack = again.call("attach", {"job": job_id})
+        assert ack["ok"] and ack["state"] == "running", ack
+        k = len(ack["history"]["epoch"])
+        assert ack["history"]["epoch"] == list(range(1, k + 1))
+        again.wait_for(lambda c: len(c.of("epoch")) >= 3)
+        live = [n for e in again.of("epoch") for n in e["history"]["epoch"]]
+        assert live[0] <= k + 1 and live == list(range(live[0], live[-1] + 1))
+        assert all(e["job"] == job_id for e in again.of("epoch"))
+        stranger = Client(graceful_server)
+        refused = stranger.call("attach", {"job": job_id[::-1]})
+        assert refused["ok"] is False and refused["field"] == "job"
+        stranger.close()
+    finally:
+        again.close()
+
+
+def test_after_the_grace_period_an_abandoned_job_is_stopped(graceful_server):
+    first = Client(graceful_server)
+    job_id = first.call("start", {"task": "curve", "epochs": 100_000, "hidden": [8]})["job"]
+    first.wait_for(lambda c: c.of("epoch"))
+    first.hang_up()
+    watcher = Client(graceful_server)
+    try:
+        assert watcher.call("status", {"job": job_id})["state"] == "running"
+        watcher.wait_for(
+            lambda c: c.call("status", {"job": job_id})["state"] == "stopped", timeout=15
+        )
+        assert watcher.call("attach", {"job": job_id})["ok"] is False
+    finally:
+        watcher.close()

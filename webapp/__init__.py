@@ -37,6 +37,7 @@ DEFAULT_CONFIG = {
     # Host names the server answers to besides IP addresses and localhost (None: the hosts
     # of CORS_ALLOWED_ORIGINS); any other Host header is refused (DNS rebinding).
     "ALLOWED_HOSTS": None,
+    "GRACE_SECONDS": 60,  # a job whose tab went away waits this long for it to attach again
 }
 HARD_MESSAGE_LIMIT = 1024 * 1024  # past this Engine.IO drops the connection outright
 
@@ -52,8 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    # events and predict register their handlers on ``socketio``
-    from . import downloads, events, predict, routes, teacher
+    # events, attach, code and predict register their handlers on ``socketio``
+    from . import attach, code, downloads, events, predict, routes, teacher
     from .jobs import JobManager
 
     app.register_blueprint(routes.bp)
@@ -72,9 +73,11 @@ def create_app(config: dict | None = None) -> Flask:
         jobs = RemoteJobManager(socketio, redis_url, max_jobs=app.config["MAX_JOBS"], relay=relay)
     else:
         relay = None
-        jobs = JobManager(socketio, max_jobs=app.config["MAX_JOBS"])
+        jobs = JobManager(
+            socketio, max_jobs=app.config["MAX_JOBS"], grace=app.config["GRACE_SECONDS"]
+        )
     app.extensions["bpnet_jobs"] = jobs
-    del events
+    del events, attach, code
 
     origins = app.config["CORS_ALLOWED_ORIGINS"]
     if isinstance(origins, str) and origins != "*":

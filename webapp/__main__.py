@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-jobs", type=_positive(int), default=16, help="running jobs at most (16)"
     )
     parser.add_argument(
+        "--grace",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="keep a job running this long after its tab's connection drops, so that a "
+        "reload or a network blip does not lose it (default 60; 0 stops it at once)",
+    )
+    parser.add_argument(
         "--allow-origin",
         action="append",
         default=None,
@@ -96,11 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logs.install()
+    if args.grace < 0:
+        parser.error(f"--grace must be 0 or more seconds, got {args.grace:g}; e.g. --grace 60")
     try:
         app = create_app({
             "MAX_JOBS": args.max_jobs,
             "CORS_ALLOWED_ORIGINS": args.allow_origin,
             "ALLOWED_HOSTS": sorted(host_names(args.host, args.allow_origin)),
+            "GRACE_SECONDS": args.grace,
             "REDIS_URL": args.redis,
             "TEACHER_TOKEN": args.teacher_token or secrets.token_urlsafe(24),
         })  # fmt: skip

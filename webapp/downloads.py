@@ -1,9 +1,9 @@
-"""Download a job's trained weights as ``.npz`` with PyTorch's key names.
+"""Download a job's trained weights as ``.npz`` with PyTorch's key names, and its history.
 
-The page links to ``/jobs/<job id>/weights.npz``; the job id (random, known only to the
-tab that started the job) is what grants access. The file also describes the network
-(``bpnet.load_model`` rebuilds it). It is written whole before a byte is sent, so a
-download is never half a model.
+The page links to ``/jobs/<job id>/weights.npz`` and ``/jobs/<job id>/history.csv``;
+the job id (random, known only to the tab that started the job) is what grants access. The
+weights file also describes the network (``bpnet.load_model`` rebuilds it). It is written
+whole before a byte is sent, so a download is never half a model.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import io
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_file
+from flask import Blueprint, Response, abort, current_app, send_file
 
 from bpnet.model_io import save_model
 
@@ -34,3 +34,18 @@ def weights(job_id: str):
         io.BytesIO(data), mimetype="application/octet-stream", as_attachment=True,
         download_name=name,
     )  # fmt: skip
+
+
+@bp.get("/jobs/<job_id>/history.csv")
+def history(job_id: str):
+    """Every epoch so far: epoch, train_loss, val_loss, val_accuracy, lr."""
+    job = current_app.extensions["bpnet_jobs"].find(job_id)
+    if job is None:
+        abort(404, "no such job: it ended, or the tab that started it was closed")
+    return Response(
+        job.history.to_csv(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f"attachment; filename=bpnet-{job.config.task}-{job.id}.csv"
+        },
+    )

@@ -13,7 +13,7 @@ import logging
 
 from flask import current_app, request
 
-from bpnet.engine import TASKS, ConfigError, parse_config
+from bpnet.engine import ConfigError, parse_config
 
 from . import socketio
 from .jobs import JobManager, ServerBusy
@@ -60,7 +60,7 @@ def answered(handler):
 
 @socketio.on("disconnect")
 def on_disconnect(reason=None):
-    manager().stop(request.sid)
+    manager().detach(request.sid)  # stopped after the grace period unless a page attaches
 
 
 @socketio.on("start")
@@ -114,12 +114,10 @@ def update(data=None):
 @socketio.on("validate")
 @answered
 def validate(data=None):
-    """Check a formula while the user types (the same checks as ``start``)."""
+    """Check a formula while the user types, or a whole config (settings from a shared
+    link): the same checks as ``start``, and nothing runs."""
     if not isinstance(data, dict):
         return _refusal(f"validate needs an object {{task, expression}}, got {_kind(data)}")
-    typed = [name for name, spec in TASKS.items() if "expression" in spec.config.model_fields]
-    if data.get("task") not in typed:
-        return _refusal(f"validate needs {{task: {' or '.join(typed)}, expression: text}}", "task")
     parse_config(data)
     return {"ok": True}
 
@@ -144,13 +142,14 @@ def status(data=None):
         return {"ok": True, "job": None, "state": "idle", "message": "no job; press Start"}
     other = manager().find(old_id)
     if other is not None and not other.done:
-        # Held by a connection the server still sees as open: either this tab's old one,
-        # dropped but not yet noticed, or another tab's. Say so, and nothing of the job.
+        # The old connection dropped (the job waits for its page to attach for the grace
+        # period, or the server has not noticed the drop yet), or another tab holds it.
+        # Say so, and nothing of the job's progress.
         return {
-            "ok": True, "job": old_id, "state": "running",
-            "message": "still running for another connection, which the server still sees "
-            "as open: if that was this tab's connection that dropped, the job stops when the "
-            "server notices (within about 20 seconds). Press Start to train again",
+            "ok": True, "job": old_id, "state": other.state,
+            "message": "still running for another connection (this tab's, which dropped, or "
+            "another tab's); attach to it with its id to watch it here, or press Start to "
+            "train anew",
         }  # fmt: skip
     ended = manager().ended(old_id)
     if ended is not None:

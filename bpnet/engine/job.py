@@ -19,9 +19,10 @@ import numpy as np
 from .. import model_io, optim
 from ..errors import ConfigError
 from .config import LiveUpdate, TrainingConfig, as_dict, momentum_refusal, parse_update
+from .history import History
 from .predict import Predictor
 from .registry import OPTIMIZERS
-from .tasks import build_optimizer, build_task
+from .tasks import build_optimizer, build_schedule, build_task
 
 Emit = Callable[[dict], object]
 
@@ -48,6 +49,7 @@ class TrainingJob:
             ``stopped`` or ``failed``.
         message: the text of the last status.
         model: the network, once built (read it after ``run`` to save the weights).
+        history: every epoch's figures so far, and the latest picture (``History``).
     """
 
     def __init__(self, config: TrainingConfig, job_id: str | None = None):
@@ -57,6 +59,7 @@ class TrainingJob:
         self.message = ""
         self.model = None
         self._predictor: Predictor | None = None
+        self.history = History()
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
@@ -159,9 +162,7 @@ class TrainingJob:
             self._predictor = Predictor(task, model, self._weights_lock)
         self._between_chunks()
         optimizer = self._optimizer = build_optimizer(config, model.parameters())
-        schedule = None
-        if config.lr_schedule == "cosine":
-            schedule = optim.CosineAnnealingLR(optimizer, T_max=config.epochs)
+        schedule = build_schedule(config, optimizer)
         self._linears = [m for m in model.modules() if m.parameters() and hasattr(m, "weight")]
         self._send("dataset", {**task.dataset_payload(), "layers": _layer_names(self._linears)})
         self._status("running", "training")
@@ -180,6 +181,7 @@ class TrainingJob:
                 meter.add(loss, len(xb), norms)
                 if task.reports_progress and meter.progress_due(self._clock.now()):
                     self._report_progress(epoch, index + 1, meter)
+            self.history.record_epoch(epoch, meter.mean_loss, optimizer_lr(self._optimizer))
             if epoch == config.epochs or pacing.due(self._clock.now()):
                 self._report_epoch(epoch, meter)
             if schedule is not None:
@@ -229,15 +231,14 @@ class TrainingJob:
         stalled = self._watch.verdict(epoch, picture, meter.mean_norms, self.config.lr)
         if stalled:
             raise Diverged(stalled)
-        self._send("epoch", {
+        payload = {
             "epoch": epoch, "epochs": self.config.epochs,
-            "train_loss": meter.mean_loss, "lr": self._current_lr(),
+            "train_loss": meter.mean_loss, "lr": optimizer_lr(self._optimizer),
             "elapsed": now, "grad_norms": meter.mean_norms, "examples_per_s": meter.rate(now),
             **picture,
-        })  # fmt: skip
-
-    def _current_lr(self) -> float:
-        return self._optimizer.param_groups[0]["lr"]
+        }  # fmt: skip
+        self.history.record_eval(payload)
+        self._send("epoch", payload)
 
     def _between_chunks(self) -> None:
         """A stop check outside the step loop: pause waits here, stop ends the job."""
@@ -276,7 +277,13 @@ class TrainingJob:
 
     # --- events ------------------------------------------------------------------
     def _send(self, name: str, payload: dict) -> None:
-        self._emit({"event": name, "job": self.id, "time": time.time(), **payload})
+        event = {"event": name, "job": self.id, "time": time.time(), **payload}
+        if name in ("epoch", "status"):
+            # every epoch's loss reaches the client, though epoch events are paced
+            new = self.history.take_new()
+            if new is not None:
+                event["history"] = new
+        self._emit(event)
 
     def _status(self, state: str, message: str) -> None:
         self.state, self.message = state, message
@@ -407,6 +414,11 @@ def _all_finite(value) -> bool:
     if isinstance(value, list):
         return all(_all_finite(v) for v in value)
     return True
+
+
+def optimizer_lr(optimizer: optim.Optimizer) -> float:
+    """The learning rate the last epoch used (read before the schedule steps)."""
+    return optimizer.param_groups[0]["lr"]
 
 
 def _norm(a: np.ndarray | None) -> float:

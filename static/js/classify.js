@@ -149,13 +149,16 @@ dashboard({
     draw();
   },
   onEpochs(batch) {
-    const last = batch.at(-1);
-    boundary = heatmap(last.boundary);
+    drawAccuracy(batch);
+  },
+  mainPlot: "boundary-plot", // the time-travel slider goes under it
+  hasPicture: (epoch) => epoch.boundary !== undefined,
+  drawPicture(epoch) {
+    boundary = heatmap(epoch.boundary);
     const shown = document.getElementById("boundary-plot").data ?? [];
     if (edited || shown[0]?.type !== "heatmap") draw();
     else Plotly.restyle("boundary-plot", { z: [boundary.z] }, [0]); // the points stay as they are
-    diagram.update(last);
-    drawAccuracy(batch);
+    diagram.update(epoch);
   },
 });
 

@@ -1,7 +1,9 @@
 // What every training page shares: the job's life cycle (Start / Pause / Stop and their
 // acknowledgements, the status line, the connection indicator) and the loss and
 // gradient-norm plots. A page calls `dashboard({...})` with its own drawing; epochs are
-// queued as they arrive and drawn once per animation frame.
+// queued as they arrive and drawn once per animation frame. The page remembers its job
+// (sessionStorage) and attaches to it again after a reload or a reconnect; settings,
+// time travel, pinned runs and "Show code" live in their own modules, wired here.
 
 import { $, ACTIVE, bpnet } from "./state.js";
 import { request, socket } from "./connection.js";
@@ -10,6 +12,9 @@ import {
   LAYER_COLOURS, LINEAR_AXIS, LOG_AXIS, TRAIN, VAL, baseLayout, decadeRange, emptyLayout, epochAxis, fmt, line,
   newPlot, waitingLayout,
 } from "./plots.js";
+import { codePanel } from "./code_panel.js";
+import { Pins, TimeTravel, pinTraces } from "./runs.js";
+import { configValues, copyLink, difference, fillForm, formValues, restoreSettings, saveSettings } from "./settings.js";
 
 // The pages import these from here; the modules above hold them by concept.
 export { $ } from "./state.js";
@@ -28,6 +33,12 @@ let live = null; // after a live change, {momentum}: the note then shows the lr 
 let settle = {}; // plot id -> the layout it takes when the first epoch arrives
 let norms = [Infinity, 0]; // smallest and largest gradient norm of the job so far
 let normAxis = ""; // the gradient plot's y range as last set, to relayout only on a change
+let trainDrawn = 0; // the last epoch on the training-loss line
+let attaching = null; // the job id an `attach` is on its way for
+let early = []; // its events that came before the answer
+let travel = null; // the time-travel slider (runs.js)
+let pins = null; // the pinned runs (runs.js)
+const jobKey = () => `bpnet.job.${page.task}`;
 
 const lossAxis = () => ($("#loss-log").checked ? LOG_AXIS : LINEAR_AXIS);
 
@@ -65,6 +76,10 @@ function updateButtons() {
   const download = $("#download");
   download.hidden = !bpnet.jobId || !["running", "paused", "finished", "stopped"].includes(bpnet.state);
   if (!download.hidden) download.href = `/jobs/${bpnet.jobId}/weights.npz`;
+  const csv = $("#download-history");
+  csv.hidden = download.hidden;
+  if (!csv.hidden) csv.href = `/jobs/${bpnet.jobId}/history.csv`;
+  $("#pin").disabled = !bpnet.jobId || !["finished", "stopped"].includes(bpnet.state) || !trainDrawn;
 }
 
 function setConnection(connection) {
@@ -86,11 +101,15 @@ async function start() {
   jobBefore = bpnet.jobId;
   startPending = true;
   setState("starting");
+  saveSettings(form, page.task);
+  const settings = formValues(form);
   const ack = await request("start", config);
   startPending = false;
   const answerLost = !ack.ok && bpnet.jobId !== jobBefore; // yet the new job's events came
   if (!answerLost && refused(ack)) return setState(stateBefore);
   if (ack.ok) bpnet.jobId = ack.job;
+  bpnet.settings = settings; // what the run was started with, for a pin's label
+  sessionStorage.setItem(jobKey(), bpnet.jobId);
   if (bpnet.state === "starting") setState("running");
   // On a phone the controls sit above the plots: bring the plots into view.
   if (ack.ok && matchMedia("(max-width: 900px)").matches) $(".plots").scrollIntoView({ behavior: "smooth" });
@@ -116,19 +135,62 @@ function showMomentumFor(select) {
   $("#momentum").value = takes ? option.dataset.momentum : "";
 }
 
-/** After a reconnect the server may have ended the job: ask, and say so plainly. */
-async function checkAfterReconnect() {
-  const watched = bpnet.jobId;
-  const ack = await request("status");
-  if (refused(ack) || !watched) return;
-  if (ack.job === watched) {
-    setState(ack.state, ack.message);
-    showBanner("#notice", `Reconnected. The job is ${ack.state}.`);
-  } else if (ACTIVE.has(bpnet.state)) {
-    setState("stopped");
-    showBanner("#notice", "Reconnected, but the job you were watching has ended on the server: "
-      + "it stops when the connection drops. Press Start to train again.");
+/** After a reconnect or a reload, take the job over again (the server keeps it for a grace
+ *  period); the answer holds everything it did meanwhile, so the page redraws it all. */
+async function reattach(reloaded) {
+  const id = bpnet.jobId ?? sessionStorage.getItem(jobKey());
+  if (!id) return;
+  attaching = id;
+  early = [];
+  const ack = await request("attach", { job: id });
+  attaching = null;
+  if (ack.ok) {
+    adopt(ack);
+    showBanner("#notice", reloaded ? "" : `Reconnected. The job is ${ack.state}.`);
+  } else {
+    sessionStorage.removeItem(jobKey());
+    const status = await request("status", { job: id });
+    if (ACTIVE.has(bpnet.state) || status.ok && status.job === id) {
+      if (status.ok && status.job === id && status.state !== "idle") setState(status.state, status.message);
+      else if (ACTIVE.has(bpnet.state)) setState("stopped");
+      showBanner("#notice", `The job you were watching has ended on the server (${status.message || ack.error}).`);
+    }
   }
+  const waiting = early;
+  early = [];
+  for (const [handler, event] of waiting) handler(event);
+}
+
+/** Redraw a job from an `attach` answer as if the page had been there all along. */
+function adopt(ack) {
+  bpnet.jobId = ack.job;
+  sessionStorage.setItem(jobKey(), ack.job);
+  fillForm(form, ack.config);
+  saveSettings(form, page.task);
+  bpnet.settings = formValues(form);
+  if (ack.dataset) onDataset({ ...ack.dataset, job: ack.job });
+  for (const event of replay(ack)) onEpoch(event);
+  flush();
+  setState(ack.state, ack.message);
+}
+
+/** The answer's history as the epoch events the page would have received: one per
+ *  evaluated epoch, carrying the epochs since the previous one; the latest has the picture. */
+function replay({ job, config, history, picture }) {
+  const events = [];
+  let batch = { epoch: [], train_loss: [], lr: [] };
+  history.epoch.forEach((epoch, i) => {
+    for (const key of ["epoch", "train_loss", "lr"]) batch[key].push(history[key][i]);
+    if (history.val_loss[i] === null) return;
+    const event = { job, epoch, epochs: config.epochs, train_loss: history.train_loss[i], lr: history.lr[i],
+      val_loss: history.val_loss[i], grad_norms: history.grad_norms[i], elapsed: 0, history: batch };
+    if (history.val_accuracy[i] !== null) event.val_accuracy = history.val_accuracy[i];
+    if (picture?.epoch === epoch) Object.assign(event, picture, { history: batch });
+    events.push(event);
+    batch = { epoch: [], train_loss: [], lr: [] };
+  });
+  if (batch.epoch.length) events.push({ job, history: batch }); // trained, not yet evaluated
+  return events;
 }
 
 function schedule() {
@@ -141,16 +203,29 @@ function schedule() {
 function flush() {
   if (!scheduled) return;
   scheduled = false;
-  const batch = queue;
+  const items = queue;
   queue = [];
+  const batch = items.filter((e) => e.val_loss !== undefined); // epoch events; the rest carry losses only
+  // every epoch's training loss, from the history each event carries (a repeat is skipped)
+  const train = { x: [], y: [] };
+  for (const { history } of items) {
+    history?.epoch.forEach((epoch, i) => {
+      if (epoch <= trainDrawn) return;
+      train.x.push(epoch);
+      train.y.push(history.train_loss[i]);
+      trainDrawn = epoch;
+    });
+  }
+  if (train.x.length || batch.length) {
+    const x = batch.map((e) => e.epoch);
+    Plotly.extendTraces("loss-plot", { x: [train.x, x], y: [train.y, batch.map((e) => e.val_loss)] }, [0, 1]);
+  }
   if (batch.length) {
     for (const [id, layout] of Object.entries(settle)) {
       Plotly.react(id, document.getElementById(id).data, layout()); // axes, now that there is data
     }
     settle = {};
     const x = batch.map((e) => e.epoch);
-    const losses = [batch.map((e) => e.train_loss), batch.map((e) => e.val_loss)];
-    Plotly.extendTraces("loss-plot", { x: [x, x], y: losses }, [0, 1]);
     const traces = layers.map((_, i) => i);
     const batchNorms = traces.map((i) => batch.map((e) => e.grad_norms[i]));
     if (traces.length) Plotly.extendTraces("grad-plot", { x: traces.map(() => x), y: batchNorms }, traces);
@@ -158,10 +233,13 @@ function flush() {
     const last = batch.at(-1);
     $("#loss-values").textContent = `epoch ${last.epoch}/${last.epochs} · train ${fmt(last.train_loss)}`
       + ` · val ${fmt(last.val_loss)} · lr ${fmt(last.lr)}`;
-    $("#elapsed").textContent = `${last.elapsed.toFixed(1)} s`;
+    if (last.elapsed) $("#elapsed").textContent = `${last.elapsed.toFixed(1)} s`;
     if (live) showLive(`Now training with lr ${fmt(last.lr)}${liveMomentum()}.`);
     page.onEpochs?.(batch);
+    const pictured = batch.filter((e) => page.hasPicture?.(e) ?? true).at(-1);
+    if (pictured && travel.live) page.drawPicture?.(pictured); // a page without it draws in onEpochs
   }
+  if (items.length) updateButtons();
   if (progress) page.onProgress?.(progress);
   progress = null;
 }
@@ -182,16 +260,50 @@ function isCurrent(event) {
   return event.job === bpnet.jobId;
 }
 
+/** Set the loss chart up for a run of `epochs` (none: no job yet), pinned runs beside it. */
+function drawLossChart(epochs) {
+  const mode = epochs <= 60 ? "lines+markers" : "lines";
+  const lossTraces = [line("training", TRAIN, mode), line("validation (evaluated at the picture rate)", VAL, mode)];
+  const pinned = pinTraces(page.task, (pin) => difference(form, pin.settings));
+  const xaxis = epochs ? epochAxis(epochs) : { title: { text: "epoch" }, rangemode: "tozero" };
+  // Empty axes autorange to nonsense (-1…4): a note until the first epoch or a pin brings data.
+  const layout = epochs && !pinned.length ? waitingLayout() : baseLayout({ xaxis, yaxis: lossAxis() });
+  return Plotly.react("loss-plot", [...lossTraces, ...pinned], layout);
+}
+
+/** Pins changed: redraw their lines, keeping the live run's. */
+function redrawPins() {
+  const plot = $("#loss-plot");
+  if (!plot.data || plot.data.length < 2) return drawLossChart(0);
+  const count = plot.data.length;
+  if (count > 2) Plotly.deleteTraces(plot, [...Array(count - 2).keys()].map((i) => i + 2));
+  const pinned = pinTraces(page.task, (pin) => difference(form, pin.settings));
+  if (pinned.length) Plotly.addTraces(plot, pinned);
+  page.onPins?.();
+}
+
+function pinThisRun() {
+  const plot = $("#loss-plot");
+  const [train, val] = plot.data;
+  const picture = travel.latest();
+  const result = pins.add({
+    id: bpnet.jobId, config: bpnet.config, settings: bpnet.settings ?? configValues(form, bpnet.config),
+    train: { x: [...train.x], y: [...train.y] }, val: { x: [...val.x], y: [...val.y] },
+    picture: picture && page.pinPicture ? page.pinPicture(picture) : null,
+  });
+  if (!result.ok) showBanner("#error", result.error);
+}
+
 function onDataset(data) {
   if (!isCurrent(data)) return;
-  Object.assign(bpnet, { jobId: data.job, epochs: [], lastEpoch: null });
-  [queue, progress, layers] = [[], null, data.layers];
+  Object.assign(bpnet, { jobId: data.job, epochs: [], lastEpoch: null, config: data.config });
+  [queue, progress, layers, trainDrawn] = [[], null, data.layers, 0];
+  sessionStorage.setItem(jobKey(), data.job);
+  travel.reset();
   const epochs = data.config.epochs;
   const mode = epochs <= 60 ? "lines+markers" : "lines";
-  const lossTraces = [line("training", TRAIN, mode), line("validation", VAL, mode)];
+  drawLossChart(epochs);
   const gradTraces = layers.map((name, i) => line(name, LAYER_COLOURS[i % LAYER_COLOURS.length], mode));
-  // Empty axes autorange to nonsense (-1…4): a note until the first epoch brings data.
-  Plotly.react("loss-plot", lossTraces, waitingLayout());
   Plotly.react("grad-plot", gradTraces, waitingLayout());
   [norms, normAxis] = [[Infinity, 0], ""];
   settle = {
@@ -206,12 +318,15 @@ function onDataset(data) {
 }
 
 function onEpoch(epoch) {
+  if (attaching === epoch.job) return early.push([onEpoch, epoch]);
   if (!isCurrent(epoch)) return;
+  queue.push(epoch);
+  schedule();
+  if (epoch.epoch === undefined) return; // epochs trained since the last evaluation
   bpnet.epochs.push(epoch.epoch);
   bpnet.lastEpoch = epoch;
   if (progress?.epoch <= epoch.epoch) progress = null; // that epoch is over
-  queue.push(epoch);
-  schedule();
+  travel.record(epoch);
 }
 
 function onProgress(update) {
@@ -221,7 +336,11 @@ function onProgress(update) {
 }
 
 function onStatus(status) {
-  if (isCurrent(status)) setState(status.state, status.message);
+  if (attaching === status.job) return early.push([onStatus, status]);
+  if (!isCurrent(status)) return;
+  if (status.history) queue.push({ history: status.history }); // a stopped job's last epochs
+  schedule();
+  setState(status.state, status.message);
 }
 
 /** A server event's handler that cannot take the connection down: socket.io's client
@@ -238,14 +357,75 @@ function safely(name, handler) {
   };
 }
 
-/** Wire a page: `handlers` = {task, onDataset(data), onEpochs(batch), onProgress(update),
- *  extendConfig(config)}. */
+/** Another tab or window attached to this tab's job: it is shown there now. */
+function onDetached(event) {
+  if (event.job !== bpnet.jobId) return;
+  sessionStorage.removeItem(jobKey());
+  bpnet.jobId = null;
+  setState("idle", "");
+  showBanner("#notice", `${event.message[0].toUpperCase()}${event.message.slice(1)}. Press Start to train here.`);
+}
+
+/** The buttons and links this module adds to the page's controls. */
+function addControls() {
+  const button = (id, text, title) => Object.assign(document.createElement("button"),
+    { type: "button", id, textContent: text, title });
+  const tools = document.createElement("div");
+  tools.className = "tools";
+  tools.append(
+    button("copy-link", "Copy link", "a link that opens this page with these settings"),
+    button("show-code", "Show code", "the Python script that reproduces these settings, in bpnet and PyTorch"),
+    button("pin", "Pin this run", "keep this run's losses to compare with the next ones (up to 5)"),
+  );
+  $(".buttons").after(tools);
+  const csv = Object.assign(document.createElement("a"),
+    { id: "download-history", className: "download", textContent: "history (.csv)", hidden: true,
+      title: "every epoch: train_loss, val_loss, val_accuracy, lr" });
+  $("#download").after(csv);
+}
+
+/** Put the settings from the link (or this browser's memory) into the form and check them. */
+async function restoreForm() {
+  const { problems, fromLink } = restoreSettings(form, page.task);
+  saveSettings(form, page.task);
+  $("#expression")?.dispatchEvent(new Event("input")); // the preset menu and the live check follow
+  for (const problem of problems) refused({ ok: false, ...problem });
+  if (!fromLink) return;
+  const { config } = readConfig(page.task);
+  const ack = config ? await request("validate", config) : { ok: true };
+  if (!ack.ok && problems.length) ack.error = `${problems.map((p) => p.error).join(" ")} ${ack.error}`;
+  refused(ack);
+}
+
+/** Wire a page: `handlers` = {task, mainPlot (the id the time-travel slider goes under),
+ *  onDataset(data), drawPicture(epoch event), hasPicture(epoch event), onEpochs(batch) for
+ *  other per-epoch charts, onProgress(update), and optionally pinPicture(event) -> what a pin
+ *  keeps of the final picture, onPins() when pins change, extendConfig(config) for fields
+ *  that are not plain inputs}. */
 export function dashboard(handlers) {
   page = handlers;
+  addControls();
+  travel = new TimeTravel(page, "loss-plot");
   newPlot("loss-plot", [], emptyLayout());
   newPlot("grad-plot", [], emptyLayout());
+  pins = new Pins(page.task, (pin) => difference(form, pin.settings), redrawPins);
+  if (pins.list.children.length) drawLossChart(0);
+  form.addEventListener("change", () => {
+    saveSettings(form, page.task);
+    pins.relabel();
+    if (pins.list.children.length) redrawPins();
+  });
+  $("#copy-link").addEventListener("click", () => copyLink(form, page.task, (text) => showBanner("#notice", text)));
+  $("#pin").addEventListener("click", pinThisRun);
+  codePanel($("#show-code"), () => {
+    const { config, ...problem } = readConfig(page.task);
+    return config ? request("code", config) : Promise.resolve({ ok: false, ...problem });
+  }, refused);
   $("#loss-log").addEventListener("change", () => {
-    if (bpnet.epochs.length) Plotly.relayout("loss-plot", { yaxis: { ...lossAxis(), autorange: true } });
+    // an empty chart keeps its note until the first epoch (see onDataset)
+    if (bpnet.epochs.length || pins.list.children.length) {
+      Plotly.relayout("loss-plot", { yaxis: { ...lossAxis(), autorange: true } });
+    }
   });
   $("#start").addEventListener("click", start); // a button, not submit: Enter in lr must not restart
   form.addEventListener("input", ({ target }) =>
@@ -259,11 +439,12 @@ export function dashboard(handlers) {
   $("#error").addEventListener("click", () => ($("#error").hidden = true));
   $("#notice").addEventListener("click", () => ($("#notice").hidden = true));
   if ($("#expression")) watchExpression($("#expression"), $("#preset"), page.task);
+  restoreForm();
 
   let connectedBefore = false;
   socket.on("connect", () => {
     setConnection("connected");
-    if (connectedBefore) checkAfterReconnect();
+    reattach(!connectedBefore);
     connectedBefore = true;
   });
   socket.on("disconnect", () => setConnection(socket.active ? "reconnecting" : "disconnected"));
@@ -272,5 +453,6 @@ export function dashboard(handlers) {
   socket.on("epoch", safely("epoch", onEpoch));
   socket.on("progress", safely("progress", onProgress));
   socket.on("status", safely("status", onStatus));
+  socket.on("detached", safely("detached", onDetached));
   updateButtons();
 }

@@ -2,10 +2,12 @@
 // drawn once per job; each frame redraws the network's current curve over it.
 
 import { TRAIN, VAL, baseLayout, dashboard, emptyLayout, newPlot, paddedRange } from "./common.js";
+import { loadPins, pinColour } from "./runs.js";
 
 const NETWORK = "#d62728";
 let data = null; // the `dataset` event of the current job
 let yRange = null; // fixed, so the plot does not jump while the network's curve moves
+let shown = null; // the epoch event whose curve is drawn
 
 function traces(epoch) {
   const { x, y_true, train, val } = data;
@@ -14,7 +16,24 @@ function traces(epoch) {
     { ...train, name: "training", mode: "markers", marker: { color: TRAIN, size: 4, opacity: 0.55 } },
     { ...val, name: "validation", mode: "markers", marker: { color: VAL, size: 5, opacity: 0.8 } },
     { x: epoch?.x ?? [], y: epoch?.y_pred ?? [], name: "network", mode: "lines", line: { color: NETWORK, width: 3 } },
+    ...pinnedCurves(),
   ];
+}
+
+/** The final curves of pinned runs on the same x range, muted. */
+function pinnedCurves() {
+  const [low, high] = [data.x[0], data.x.at(-1)];
+  return loadPins("curve").flatMap((pin, i) => {
+    const curve = pin.picture;
+    if (!curve || curve.x[0] !== low || curve.x.at(-1) !== high) return [];
+    return [{ x: curve.x, y: curve.y_pred, name: `pinned ${i + 1}`, mode: "lines",
+      line: { color: pinColour(i), width: 2, dash: "dash" }, opacity: 0.75 }];
+  });
+}
+
+function draw(epoch) {
+  shown = epoch;
+  Plotly.react("fit-plot", traces(epoch), layout());
 }
 
 function layout() {
@@ -23,14 +42,16 @@ function layout() {
 
 dashboard({
   task: "curve",
+  mainPlot: "fit-plot",
   onDataset(dataset) {
     data = dataset;
     yRange = paddedRange([data.y_true, data.train.y, data.val.y].flat());
-    Plotly.react("fit-plot", traces(null), layout());
+    draw(null);
   },
-  onEpochs(batch) {
-    Plotly.react("fit-plot", traces(batch.at(-1)), layout());
-  },
+  hasPicture: (epoch) => epoch.y_pred !== undefined,
+  drawPicture: draw,
+  pinPicture: ({ x, y_pred }) => ({ x, y_pred }),
+  onPins: () => data && draw(shown),
 });
 
 newPlot("fit-plot", [], emptyLayout("press Start: the data appears here, then the network's curve"));

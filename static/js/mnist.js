@@ -128,6 +128,7 @@ function watchArchitecture() {
 
 dashboard({
   task: "mnist",
+  mainPlot: "digits",
   onDataset(data) {
     [classes, dataset] = [data.classes, data.dataset];
     const trace = line("validation accuracy", VAL, "lines+markers");
@@ -156,13 +157,13 @@ dashboard({
     $("#accuracy-value").textContent = `${(100 * last.val_accuracy).toFixed(2)}%`;
     $("#speed").textContent = speed(last.examples_per_s);
     setProgress(1, `epoch ${last.epoch} / ${last.epochs} done`);
-    const sampled = batch.filter((e) => e.samples).at(-1);
-    if (sampled) $("#digits").replaceChildren(...sampled.samples.map((s) => digit(s, s.pixels)));
     showConfusion(last.confusion, classes, dataset);
     showMistakes(last.mistakes);
     if (last.filters) showFilters(last.filters);
     askNetwork(); // the network changed: read the drawing again
   },
+  hasPicture: (epoch) => epoch.samples !== undefined, // the time-travel slider goes through these
+  drawPicture: (epoch) => $("#digits").replaceChildren(...epoch.samples.map((s) => digit(s, s.pixels))),
   onProgress(update) {
     const { epoch, batch, batches, train_loss } = update;
     setProgress(batch / batches, `epoch ${epoch} · batch ${batch} / ${batches} · running loss ${fmt(train_loss)}`);

@@ -59,6 +59,7 @@ function follow(from, to) {
 
 dashboard({
   task: "surface",
+  mainPlot: "surface-pred",
   onDataset(dataset) {
     data = dataset;
     held = null;
@@ -66,9 +67,8 @@ dashboard({
     drawTrue();
     Plotly.react("surface-pred", [], waitingLayout());
   },
-  onEpochs(batch) {
-    drawNetwork(batch.at(-1).z_pred);
-  },
+  hasPicture: (epoch) => epoch.z_pred !== undefined,
+  drawPicture: (epoch) => drawNetwork(epoch.z_pred),
 });
 
 await Promise.all([

@@ -224,6 +224,14 @@ class RemoteJobManager:
         if job is not None:
             self._quietly(job.stop)
 
+    def detach(self, sid: str) -> None:
+        """A tab's connection ended. Class mode has no grace period yet: stop its job."""
+        self.stop(sid)
+
+    def attach(self, sid: str, job_id: str):
+        """Class mode cannot hand a job to another connection yet: no such job here."""
+        return None
+
     def stop_all(self, wait: float = 5.0, reason: str = "") -> None:
         with self._lock:
             jobs = list(self._jobs.values())

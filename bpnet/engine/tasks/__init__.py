@@ -12,7 +12,7 @@ from typing import Any
 from ...errors import ConfigError
 from .. import budget
 from ..config import TrainingConfig, _kind, as_dict, validate
-from .base import Task, TaskSpec, as_list, build_mlp, build_optimizer
+from .base import Task, TaskSpec, as_list, build_mlp, build_optimizer, build_schedule
 from .classify import CLASSIFY, ClassifyConfig, ClassifyTask
 from .functions import (
     CURVE,
@@ -22,6 +22,7 @@ from .functions import (
     FunctionTask,
     SurfaceConfig,
     SurfaceTask,
+    function_data_call,
 )
 from .mnist import MNIST, MnistConfig, MnistTask
 
@@ -80,7 +81,9 @@ __all__ = [
     "as_list",
     "build_mlp",
     "build_optimizer",
+    "build_schedule",
     "build_task",
     "defaults",
+    "function_data_call",
     "parse_config",
 ]

@@ -33,6 +33,15 @@ def build_optimizer(config: TrainingConfig, params) -> optim.Optimizer:
     )
 
 
+def build_schedule(config: TrainingConfig, optimizer: optim.Optimizer):
+    """The per-epoch learning-rate schedule (see ``registry.LR_SCHEDULES``), or None."""
+    if config.lr_schedule == "cosine":
+        return optim.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    if config.lr_schedule == "constant":
+        return None
+    raise ValueError(f"no schedule is built for {config.lr_schedule!r}")  # a new registry name
+
+
 def as_list(values: np.ndarray, digits: int = 6) -> list:
     """JSON-safe nested lists of short floats (float32 -> float64 would print 17 digits)."""
     return np.round(np.asarray(values, dtype=np.float64), digits).tolist()

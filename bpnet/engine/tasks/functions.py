@@ -51,16 +51,24 @@ class FunctionConfig(TrainingConfig):
             raise ConfigError("expression", f"expression: {exc}") from None
 
 
+def function_data_call(config: FunctionConfig) -> tuple[str, dict]:
+    """The ``bpnet.datasets.functions`` call that samples a curve's or surface's data:
+    (function name, keyword arguments). The job and the page's generated code both use it."""
+    kwargs = {"expression": config.expression, "x_range": tuple(config.x_range)}
+    if config.task == "surface":
+        kwargs["y_range"] = tuple(config.y_range)
+    kwargs.update(
+        n_train=config.n_train, n_val=config.n_val, noise=config.noise,
+        seed=config.seed, grid=config.grid,
+    )  # fmt: skip
+    return config.task, kwargs
+
+
 def function_dataset(config: FunctionConfig) -> functions.FunctionDataset:
     """The curve or surface data set a job with ``config`` trains on (seeded: the same
     config always gives the same points)."""
-    common = dict(
-        n_train=config.n_train, n_val=config.n_val, noise=config.noise,
-        seed=config.seed, grid=config.grid, x_range=tuple(config.x_range),
-    )  # fmt: skip
-    if config.task == "curve":
-        return functions.curve(config.expression, **common)
-    return functions.surface(config.expression, y_range=tuple(config.y_range), **common)
+    name, kwargs = function_data_call(config)
+    return getattr(functions, name)(**kwargs)
 
 
 class CurveConfig(FunctionConfig):
