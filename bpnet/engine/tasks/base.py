@@ -80,6 +80,10 @@ class Task:
         the weights file (``bpnet.model_io``): normalisation, input shape, output kind."""
         raise NotImplementedError
 
+    def units(self, model: nn.Module) -> dict:
+        """What single units do (extra ``epoch`` fields, sent a few times a second)."""
+        return {}
+
 
 @dataclass(frozen=True)
 class TaskSpec:

@@ -17,6 +17,7 @@ from ...datasets import functions
 from ...errors import ConfigError, ExpressionError
 from ...expr import compile_expression
 from ..config import Range, SampleCount, TrainingConfig
+from ..units import decompose, largest
 from .base import Task, TaskSpec, as_list
 
 Expression = Annotated[str, Field(max_length=200)]
@@ -78,6 +79,10 @@ class SurfaceConfig(FunctionConfig):
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 300
 
 
+UNIT_CURVES = 16  # curve page: unit contributions drawn under the fit
+UNIT_MAPS = 8  # surface page: unit contributions drawn as small heatmaps
+
+
 class FunctionTask(Task):
     """Regression on a typed formula (curve or surface): MSE on z-scored targets."""
 
@@ -110,6 +115,19 @@ class FunctionTask(Task):
 
     def num_batches(self) -> int:
         return len(self._loader)
+
+    def _contributions(self, model: nn.Module, count: int):
+        """The ``count`` largest unit contributions on the grid in the user's units, the sum
+        of the others, and the bias (target mean included): together they are the fit."""
+        contributions, bias = decompose(model, self.data.grid_inputs)
+        contributions *= self.data.target_std
+        top = largest(contributions, count)
+        rest = contributions.sum(axis=1) - contributions[:, top].sum(axis=1)
+        weights = model[-1].weight.data[0]
+        return {
+            "index": top.tolist(), "weights": as_list(weights[top]), "width": len(weights),
+            "bias": bias * self.data.target_std + self.data.target_mean, "rest": as_list(rest),
+        }, contributions[:, top].T  # fmt: skip
 
     def _predict_grid(self, model: nn.Module) -> np.ndarray:
         return self.data.denormalize_targets(model(self.data.grid_inputs))[:, 0]
@@ -146,6 +164,10 @@ class CurveTask(FunctionTask):
             "y_pred": as_list(self._predict_grid(model)),
         }
 
+    def units(self, model):
+        summary, curves = self._contributions(model, UNIT_CURVES)
+        return {"units": {**summary, "curves": as_list(curves)}}
+
 
 class SurfaceTask(FunctionTask):
     max_epoch_rate = 5.0  # a 3-D redraw is heavy for the browser
@@ -170,6 +192,12 @@ class SurfaceTask(FunctionTask):
         side = len(self.data.grid_x)
         z = self._predict_grid(model).reshape(len(self.data.grid_y), side)
         return {"val_loss": self._val_loss(model), "z_pred": as_list(z)}
+
+    def units(self, model):
+        summary, maps = self._contributions(model, UNIT_MAPS)
+        summary["rest"] = as_list(np.reshape(summary["rest"], (len(self.data.grid_y), -1)))
+        maps = maps.reshape(len(maps), len(self.data.grid_y), len(self.data.grid_x))
+        return {"units": {**summary, "maps": as_list(maps, 4)}}
 
 
 CURVE = TaskSpec(

@@ -1,0 +1,319 @@
+"""The backprop inspector: look inside one mini-batch's forward and backward pass.
+
+``inspect_batch`` runs the batch through a copy of the network and returns, per weight
+layer, histograms of its activations, of dL/d(activation), of the weights, of dL/dW and
+of the update the optimizer would make next, with the update-to-weight ratio, the share of
+dead ReLUs and of saturated sigmoid/tanh units. ``gradcheck`` sets backprop's dL/dW beside
+central differences, in float64. Neither touches the network, the optimizer or any random
+state they were given: they work on copies, and both refuse work they could not finish in
+``TIME_BUDGET`` seconds.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import nn
+from ..errors import ConfigError
+from ..nn.parameter import Parameter
+from ..optim import Optimizer
+
+BINS = 30  # per histogram (the protocol promises at most 50)
+HISTOGRAM_SAMPLE = 200_000  # larger arrays are histogrammed from an even sample of this size
+TIME_BUDGET = 0.5  # seconds an inspection or a gradient check may take
+# Conservative speeds on a busy 2-core machine (benchmarks/inspector.py measures them):
+# the cost of a request is estimated from these before anything runs.
+FLOPS_PER_SECOND = {np.dtype(np.float32): 4e9, np.dtype(np.float64): 3e9}
+SECONDS_PER_HISTOGRAM_VALUE = 15e-9
+SATURATION = 4.0  # |pre-activation| beyond which sigmoid and tanh are flat (slope < 0.02)
+ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh)
+
+
+@dataclass
+class WeightLayer:
+    """A layer with a weight (Linear, or any module with ``.weight``) and the activation
+    right after it, if any. ``position`` is its index in the Sequential."""
+
+    index: int
+    name: str
+    position: int
+    module: nn.Module
+    activation: nn.Module | None
+
+    @property
+    def last(self) -> int:
+        """Position of the module whose output is this layer's activation."""
+        return self.position + (self.activation is not None)
+
+
+def weight_layers(model: nn.Module) -> list[WeightLayer]:
+    """The weight layers of a Sequential, named "Linear 1", "Linear 2", … by their type."""
+    if not isinstance(model, nn.Sequential):
+        raise ConfigError(
+            None, f"the inspector reads Sequential networks, not {type(model).__name__}"
+        )
+    children = list(model)
+    layers = []
+    for position, module in enumerate(children):
+        if getattr(module, "weight", None) is None:
+            continue
+        after = children[position + 1] if position + 1 < len(children) else None
+        activation = after if isinstance(after, ACTIVATIONS) else None
+        name = f"{type(module).__name__} {len(layers) + 1}"
+        layers.append(WeightLayer(len(layers), name, position, module, activation))
+    return layers
+
+
+def clone(model: nn.Module, dtype=None) -> nn.Module:
+    """A deep copy of ``model`` without its forward caches, with zeroed gradients and, if
+    given, parameters cast to ``dtype``. Random generators inside are copied too, so using
+    the copy never advances the original's."""
+    skip = {}  # deepcopy's memo: arrays mapped to None are not copied
+    for module in model.modules():
+        for name, value in vars(module).items():
+            if name.startswith("_") and isinstance(value, np.ndarray):
+                skip[id(value)] = None  # kept for backward; recomputed by the next forward
+    for p in model.parameters():
+        if p.grad is not None:
+            skip[id(p.grad)] = None
+    twin = copy.deepcopy(model, skip)
+    for p in twin.parameters():
+        if dtype is not None:
+            p.data = p.data.astype(dtype)
+        p.grad = np.zeros_like(p.data)  # works whether grads are reset to zeros or None
+    return twin
+
+
+def forward_backward(model: nn.Sequential, criterion: nn.Module, x, y, upto: int = 0):
+    """Run the Sequential child by child, keeping every output, then backpropagate down to
+    child ``upto`` keeping dL/d(output) of each child at or above it.
+
+    Returns ``(loss, inputs, outputs, grads)``: ``inputs[i]`` is what child i received,
+    ``outputs[i]`` what it returned, ``grads[i]`` dL/d(outputs[i]) (None below ``upto``).
+    """
+    children = list(model)
+    inputs, outputs = [], []
+    out = x
+    for child in children:
+        inputs.append(out)
+        out = child(out)
+        outputs.append(out)
+    loss = criterion(out, y)
+    grads: list[np.ndarray | None] = [None] * len(children)
+    grad = criterion.backward()
+    for position in reversed(range(upto, len(children))):
+        grads[position] = grad
+        child = children[position]
+        if position == upto:
+            if child.parameters():
+                child.backward(grad, input_grad=False)
+            else:
+                child.backward(grad)
+        else:
+            grad = child.backward(grad)
+    return loss, inputs, outputs, grads
+
+
+def histogram(values: np.ndarray, bins: int = BINS) -> dict:
+    """``{"edges": bins + 1 floats, "counts": bins ints, "total", "sampled", "nonfinite"}``.
+
+    Arrays larger than ``HISTOGRAM_SAMPLE`` are histogrammed from an evenly strided sample
+    (``sampled`` true; ``total`` is the full count)."""
+    flat = np.asarray(values).reshape(-1)
+    total = flat.size
+    if total > HISTOGRAM_SAMPLE:
+        flat = flat[:: math.ceil(total / HISTOGRAM_SAMPLE)]
+    finite = flat[np.isfinite(flat)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if low == high:  # one value (or none): a narrow bin around it
+        low, high = low - 0.5, high + 0.5
+    counts, edges = np.histogram(finite, bins=bins, range=(low, high))
+    return {
+        "edges": _floats(edges),
+        "counts": counts.tolist(),
+        "total": int(total),
+        "sampled": bool(flat.size < total),
+        "nonfinite": int(flat.size - finite.size),
+    }
+
+
+def update_preview(optimizer: Optimizer, param: Parameter, grad: np.ndarray | None, **overrides):
+    """Δw, the change ``optimizer.step()`` would make to ``param`` given ``grad``, computed by
+    a twin optimizer of the same class, holding copies of the parameter, its group's
+    hyper-parameters and its state (momentum buffers, Adam's moments and step count):
+    nothing of ``optimizer`` changes. ``overrides`` replace hyper-parameters (a pending live
+    ``lr``). Zeros when ``grad`` is None (step skips such a parameter)."""
+    if grad is None:
+        return np.zeros_like(param.data)
+    group = next(g for g in optimizer.param_groups if any(p is param for p in g["params"]))
+    shadow = Parameter(param.data.copy())
+    shadow.grad = grad.copy()
+    twin = type(optimizer)([shadow], **{key: group[key] for key in optimizer.defaults})
+    twin.param_groups[0].update({k: v for k, v in group.items() if k != "params"})
+    twin.param_groups[0].update({k: v for k, v in overrides.items() if k in group})
+    if param in optimizer.state:
+        twin.state[shadow] = copy.deepcopy(optimizer.state[param])
+    twin.step()  # the same rule the job's step runs, on the copies
+    return shadow.data - param.data
+
+
+def layer_report(layer: WeightLayer, outputs, grads, delta: np.ndarray) -> dict:
+    """One layer's histograms and figures from a recorded forward/backward pass."""
+    weight = layer.module.weight
+    activation = outputs[layer.last]
+    pre_activation = outputs[layer.position]
+    weight_norm = _norm(weight.data)
+    report = {
+        "layer": layer.index,
+        "name": layer.name,
+        "activation": type(layer.activation).__name__ if layer.activation else None,
+        "shape": list(weight.data.shape),
+        "histograms": {
+            "activation": histogram(activation),
+            "activation_grad": histogram(grads[layer.last]),
+            "weight": histogram(weight.data),
+            "weight_grad": histogram(weight.grad),
+            "update": histogram(delta),
+        },
+        "weight_norm": weight_norm,
+        "grad_norm": _norm(weight.grad),
+        "update_norm": _norm(delta),
+        "update_ratio": _norm(delta) / weight_norm if weight_norm > 0 else None,
+        "dead_relu": None,
+        "saturated": None,
+    }
+    if isinstance(layer.activation, nn.ReLU):
+        report["dead_relu"] = dead_share(activation)
+    if isinstance(layer.activation, (nn.Sigmoid, nn.Tanh)):
+        report["saturated"] = float(np.mean(np.abs(pre_activation) > SATURATION))
+    return report
+
+
+def dead_share(activation: np.ndarray) -> float:
+    """Share of units (axis 1: features or channels) that are 0 for every example."""
+    alive = np.any(activation > 0, axis=tuple(i for i in range(activation.ndim) if i != 1))
+    return float(1.0 - alive.mean())
+
+
+def inspect_batch(model, criterion, optimizer, x, y, layer: int | None = None, **overrides):
+    """Inspect one batch (see the module docstring); ``layer`` picks one weight layer.
+
+    Returns ``{"batch_size", "loss", "layers": [layer_report, …]}``.
+    Raises ConfigError: an unknown layer, or more than ``TIME_BUDGET`` seconds of work.
+    """
+    layers = weight_layers(model)
+    chosen = [_pick(layers, layer)] if layer is not None else layers
+    dtype = layers[0].module.weight.data.dtype
+    values = sum(_histogrammed(p.data.size) * 3 for lay in chosen for p in [lay.module.weight])
+    seconds = 3 * _forward_flops(layers, len(x)) / FLOPS_PER_SECOND[dtype]
+    seconds += values * SECONDS_PER_HISTOGRAM_VALUE
+    _within_budget(seconds, "inspecting", len(x))
+    twin = clone(model)
+    loss, _, outputs, grads = forward_backward(twin, copy.deepcopy(criterion), x, y)
+    twin_layers = weight_layers(twin)
+    reports = []
+    for lay in chosen:
+        twin_layer = twin_layers[lay.index]  # the copy's weight holds the batch's gradient
+        delta = update_preview(
+            optimizer, lay.module.weight, twin_layer.module.weight.grad, **overrides
+        )
+        reports.append(layer_report(twin_layer, outputs, grads, delta))
+    return {"batch_size": len(x), "loss": float(loss), "layers": reports}
+
+
+# 1e-4: the loss's float64 rounding (~1e-16) divided by eps stays far below even tiny
+# gradients (leaky ReLU's 0.01 slope), and the central difference's eps² error is ~1e-9
+GRADCHECK_EPS = 1e-4
+
+
+def gradcheck(
+    model, criterion, x, y, layer: int, k: int, rng: np.random.Generator, eps=GRADCHECK_EPS
+):
+    """Backprop's dL/dW beside the central difference (L(w+eps) - L(w-eps)) / 2 eps for
+    ``k`` weights of weight layer ``layer`` drawn with ``rng``, all in float64 on a copy.
+
+    Returns ``{"layer", "name", "eps", "checks": [{"index", "backprop", "numerical",
+    "relative_error"}], "max_relative_error"}``; relative error is |a - n| / max(|a|, |n|),
+    0 when both are below 1e-12.
+    """
+    layers = weight_layers(model)
+    target = _pick(layers, layer)
+    k = min(k, target.module.weight.data.size)
+    flops = 3 * _forward_flops(layers, len(x))
+    flops += 2 * k * _forward_flops(layers[target.index :], len(x))
+    _within_budget(flops / FLOPS_PER_SECOND[np.dtype(np.float64)], "checking", len(x), target.name)
+    twin = clone(model, np.float64)
+    criterion = copy.deepcopy(criterion)
+    x64 = np.asarray(x, dtype=np.float64) if np.issubdtype(np.asarray(x).dtype, np.floating) else x
+    _, inputs, _, _ = forward_backward(twin, criterion, x64, y, upto=target.position)
+    children = list(twin)[target.position :]
+    weight = twin[target.position].weight
+
+    def loss() -> float:
+        out = inputs[target.position]
+        for child in children:
+            out = child(out)
+        return float(criterion(out, y))
+
+    checks = []
+    for flat in rng.choice(weight.data.size, size=k, replace=False):
+        index = np.unravel_index(int(flat), weight.data.shape)
+        old = weight.data[index]
+        weight.data[index] = old + eps
+        plus = loss()
+        weight.data[index] = old - eps
+        minus = loss()
+        weight.data[index] = old
+        numerical, backprop = (plus - minus) / (2 * eps), float(weight.grad[index])
+        checks.append({
+            "index": [int(i) for i in index], "backprop": backprop, "numerical": numerical,
+            "relative_error": _relative_error(backprop, numerical),
+        })  # fmt: skip
+    return {
+        "layer": target.index, "name": target.name, "eps": eps, "checks": checks,
+        "max_relative_error": max(c["relative_error"] for c in checks),
+    }  # fmt: skip
+
+
+def _pick(layers: list[WeightLayer], layer) -> WeightLayer:
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < len(layers):
+        names = ", ".join(f"{lay.index} ({lay.name})" for lay in layers)
+        raise ConfigError("layer", f"layer must be one of {names}; got {str(layer)[:20]}")
+    return layers[layer]
+
+
+def _forward_flops(layers: list[WeightLayer], batch: int) -> float:
+    """Multiply-adds × 2 of a forward through these layers (a lower bound for convolutions)."""
+    return sum(2.0 * batch * lay.module.weight.data.size for lay in layers)
+
+
+def _histogrammed(size: int) -> int:
+    return min(size, HISTOGRAM_SAMPLE)
+
+
+def _within_budget(seconds: float, doing: str, batch: int, what: str = "this network") -> None:
+    if seconds > TIME_BUDGET:
+        raise ConfigError(
+            None,
+            f"{doing} {what} on a batch of {batch} would take about {seconds:.1f} s, more "
+            f"than the {TIME_BUDGET} s allowed; try a smaller batch size (e.g. 64), fewer "
+            f"hidden units" + (", a later layer or a smaller k" if doing == "checking" else ""),
+        )
+
+
+def _relative_error(a: float, b: float) -> float:
+    scale = max(abs(a), abs(b))
+    return 0.0 if scale < 1e-12 else abs(a - b) / scale
+
+
+def _norm(a: np.ndarray) -> float:
+    flat = np.asarray(a, dtype=np.float64).reshape(-1)
+    return math.sqrt(float(np.dot(flat, flat)))
+
+
+def _floats(values) -> list[float]:
+    return [float(f"{v:.6g}") for v in np.asarray(values, dtype=np.float64)]
