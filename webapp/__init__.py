@@ -46,15 +46,15 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    # events and predict register their handlers on ``socketio``
-    from . import downloads, events, predict, routes
+    # events, instruments and predict register their handlers on ``socketio``
+    from . import downloads, events, instruments, predict, routes
     from .jobs import JobManager
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(predict.bp)
     app.extensions["bpnet_jobs"] = JobManager(socketio, max_jobs=app.config["MAX_JOBS"])
-    del events
+    del events, instruments
 
     origins = app.config["CORS_ALLOWED_ORIGINS"]
     if isinstance(origins, str) and origins != "*":
