@@ -6,6 +6,7 @@
 import { $, ACTIVE, bpnet } from "./state.js";
 import { request, socket } from "./connection.js";
 import { fieldInputs, form, readConfig, refused, showBanner, watchExpression } from "./form.js";
+import { instruments } from "./inspector.js";
 import {
   LAYER_COLOURS, LINEAR_AXIS, LOG_AXIS, TRAIN, VAL, baseLayout, emptyLayout, epochAxis, fmt, line, newPlot,
 } from "./plots.js";
@@ -210,4 +211,5 @@ export function dashboard(handlers) {
   socket.on("progress", onProgress);
   socket.on("status", onStatus);
   updateButtons();
+  instruments(); // after the handlers above, so that it sees the state they set
 }

@@ -9,6 +9,7 @@ import { bpnet } from "./state.js";
 import { resetConfusion, setupConfusion, showConfusion } from "./confusion.js";
 import { drawingPad, mnistPixels } from "./draw_digit.js";
 import { drawPixels, element, fetchImages } from "./images.js";
+import { unitImages } from "./inspector.js";
 
 let classes = [];
 let dataset = "mnist";
@@ -154,6 +155,11 @@ dashboard({
     showMistakes(last.mistakes);
     if (last.filters) showFilters(last.filters);
     askNetwork(); // the network changed: read the drawing again
+    const first = batch.findLast((e) => e.first_layer)?.first_layer;
+    if (first) {
+      $("#first-layer-card").hidden = false;
+      unitImages($("#first-layer"), first.images, first.scale, first.units.map((u) => `unit ${u + 1}`));
+    }
   },
   onProgress(update) {
     const { epoch, batch, batches, train_loss } = update;
