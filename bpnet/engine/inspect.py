@@ -3,8 +3,8 @@
 ``inspect_batch`` runs the batch through a copy of the network and returns, per weight
 layer, histograms of its activations, of dL/d(activation), of the weights, of dL/dW and
 of the update the optimizer would make next, with the update-to-weight ratio, the share of
-dead ReLUs and of saturated sigmoid/tanh units. ``gradcheck`` sets backprop's dL/dW beside
-central differences, in float64. Neither touches the network, the optimizer or any random
+dead ReLUs and of saturated sigmoid/tanh units; ``gradcheck`` sets backprop's dL/dW beside
+central differences, in float64 (``gradcheck.py``). Neither touches the network, the optimizer or any random
 state they were given: they work on copies, and both refuse work they could not finish in
 ``TIME_BUDGET`` seconds.
 """
@@ -206,12 +206,12 @@ def inspect_batch(model, criterion, optimizer, x, y, layer: int | None = None, *
     Raises ConfigError: an unknown layer, or more than ``TIME_BUDGET`` seconds of work.
     """
     layers = weight_layers(model)
-    chosen = [_pick(layers, layer)] if layer is not None else layers
+    chosen = [pick(layers, layer)] if layer is not None else layers
     dtype = layers[0].module.weight.data.dtype
     values = sum(_histogrammed(p.data.size) * 3 for lay in chosen for p in [lay.module.weight])
-    seconds = 3 * _forward_flops(layers, len(x)) / FLOPS_PER_SECOND[dtype]
+    seconds = 3 * forward_flops(layers, len(x)) / FLOPS_PER_SECOND[dtype]
     seconds += values * SECONDS_PER_HISTOGRAM_VALUE
-    _within_budget(seconds, "inspecting", len(x))
+    within_budget(seconds, "inspecting", len(x))
     twin = clone(model)
     loss, _, outputs, grads = forward_backward(twin, copy.deepcopy(criterion), x, y)
     twin_layers = weight_layers(twin)
@@ -225,68 +225,14 @@ def inspect_batch(model, criterion, optimizer, x, y, layer: int | None = None, *
     return {"batch_size": len(x), "loss": float(loss), "layers": reports}
 
 
-# 1e-4: the loss's float64 rounding (~1e-16) divided by eps stays far below even tiny
-# gradients (leaky ReLU's 0.01 slope), and the central difference's eps² error is ~1e-9
-GRADCHECK_EPS = 1e-4
-
-
-def gradcheck(
-    model, criterion, x, y, layer: int, k: int, rng: np.random.Generator, eps=GRADCHECK_EPS
-):
-    """Backprop's dL/dW beside the central difference (L(w+eps) - L(w-eps)) / 2 eps for
-    ``k`` weights of weight layer ``layer`` drawn with ``rng``, all in float64 on a copy.
-
-    Returns ``{"layer", "name", "eps", "checks": [{"index", "backprop", "numerical",
-    "relative_error"}], "max_relative_error"}``; relative error is |a - n| / max(|a|, |n|),
-    0 when both are below 1e-12.
-    """
-    layers = weight_layers(model)
-    target = _pick(layers, layer)
-    k = min(k, target.module.weight.data.size)
-    flops = 3 * _forward_flops(layers, len(x))
-    flops += 2 * k * _forward_flops(layers[target.index :], len(x))
-    _within_budget(flops / FLOPS_PER_SECOND[np.dtype(np.float64)], "checking", len(x), target.name)
-    twin = clone(model, np.float64)
-    criterion = copy.deepcopy(criterion)
-    x64 = np.asarray(x, dtype=np.float64) if np.issubdtype(np.asarray(x).dtype, np.floating) else x
-    _, inputs, _, _ = forward_backward(twin, criterion, x64, y, upto=target.position)
-    children = list(twin)[target.position :]
-    weight = twin[target.position].weight
-
-    def loss() -> float:
-        out = inputs[target.position]
-        for child in children:
-            out = child(out)
-        return float(criterion(out, y))
-
-    checks = []
-    for flat in rng.choice(weight.data.size, size=k, replace=False):
-        index = np.unravel_index(int(flat), weight.data.shape)
-        old = weight.data[index]
-        weight.data[index] = old + eps
-        plus = loss()
-        weight.data[index] = old - eps
-        minus = loss()
-        weight.data[index] = old
-        numerical, backprop = (plus - minus) / (2 * eps), float(weight.grad[index])
-        checks.append({
-            "index": [int(i) for i in index], "backprop": backprop, "numerical": numerical,
-            "relative_error": _relative_error(backprop, numerical),
-        })  # fmt: skip
-    return {
-        "layer": target.index, "name": target.name, "eps": eps, "checks": checks,
-        "max_relative_error": max(c["relative_error"] for c in checks),
-    }  # fmt: skip
-
-
-def _pick(layers: list[WeightLayer], layer) -> WeightLayer:
+def pick(layers: list[WeightLayer], layer) -> WeightLayer:
     if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < len(layers):
         names = ", ".join(f"{lay.index} ({lay.name})" for lay in layers)
         raise ConfigError("layer", f"layer must be one of {names}; got {str(layer)[:20]}")
     return layers[layer]
 
 
-def _forward_flops(layers: list[WeightLayer], batch: int) -> float:
+def forward_flops(layers: list[WeightLayer], batch: int) -> float:
     """Multiply-adds × 2 of a forward through these layers (a lower bound for convolutions)."""
     return sum(2.0 * batch * lay.module.weight.data.size for lay in layers)
 
@@ -295,7 +241,7 @@ def _histogrammed(size: int) -> int:
     return min(size, HISTOGRAM_SAMPLE)
 
 
-def _within_budget(seconds: float, doing: str, batch: int, what: str = "this network") -> None:
+def within_budget(seconds: float, doing: str, batch: int, what: str = "this network") -> None:
     if seconds > TIME_BUDGET:
         raise ConfigError(
             None,
@@ -305,14 +251,9 @@ def _within_budget(seconds: float, doing: str, batch: int, what: str = "this net
         )
 
 
-def _relative_error(a: float, b: float) -> float:
-    scale = max(abs(a), abs(b))
-    return 0.0 if scale < 1e-12 else abs(a - b) / scale
-
-
 def _norm(a: np.ndarray) -> float:
-    flat = np.asarray(a, dtype=np.float64).reshape(-1)
-    return math.sqrt(float(np.dot(flat, flat)))
+    # no BLAS call: on a busy machine its threads cost more than the sum itself
+    return math.sqrt(float(np.square(a, dtype=np.float64).sum()))
 
 
 def _floats(values) -> list[float]:

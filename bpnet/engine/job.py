@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import model_io, optim
 from ..errors import ConfigError
-from . import inspect
+from . import gradcheck, inspect
 from .config import LiveUpdate, TrainingConfig, as_dict, momentum_refusal, parse_update
 from .diagnostics import Watch
 from .predict import Predictor
@@ -123,7 +123,7 @@ class TrainingJob:
         a copy of the network (see ``inspect.gradcheck``)."""
         with self._parked:
             xb, yb = self._paused_batch()
-            return inspect.gradcheck(
+            return gradcheck.gradcheck(
                 self.model, self._task.criterion, xb, yb, layer, k, self._inspect_rng
             )
 
