@@ -30,7 +30,6 @@ Emit = Callable[[dict], object]
 
 PROGRESS_INTERVAL = 0.25  # seconds between within-epoch progress events
 GRAD_NORM_SAMPLES = 32  # batches per epoch whose gradient norms are measured
-UNITS_RATE = 4.0  # epoch events per second that carry the (larger) per-unit pictures
 STEP_UNITS = ("batch", "epoch")
 
 
@@ -218,7 +217,7 @@ class TrainingJob:
         self._status("running", "training")
 
         self._clock = _Clock()
-        pacing, units_pacing = _Pacing(task.max_epoch_rate), _Pacing(UNITS_RATE)
+        pacing, units_pacing = _Pacing(task.max_epoch_rate), _Pacing(task.units_rate)
         norm_stride = max(1, task.num_batches() // GRAD_NORM_SAMPLES)
         for epoch in range(1, config.epochs + 1):
             meter = _EpochMeter(len(self._linears), self._clock.now())

@@ -42,6 +42,7 @@ class Task:
 
     max_epoch_rate = 20.0  # epoch events per second at most (the page can't show more)
     reports_progress = False  # within-epoch progress events, for long epochs
+    units_rate = 4.0  # epoch events per second at most that carry ``units()``
 
     def __init__(self, config: TrainingConfig):
         self.config = config

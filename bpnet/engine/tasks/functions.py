@@ -171,6 +171,7 @@ class CurveTask(FunctionTask):
 
 class SurfaceTask(FunctionTask):
     max_epoch_rate = 5.0  # a 3-D redraw is heavy for the browser
+    units_rate = 1.0  # 8 heatmaps are 5 times the rest of an epoch event
 
     def dataset_payload(self) -> dict:
         d = self.data
@@ -195,9 +196,9 @@ class SurfaceTask(FunctionTask):
 
     def units(self, model):
         summary, maps = self._contributions(model, UNIT_MAPS)
-        summary["rest"] = as_list(np.reshape(summary["rest"], (len(self.data.grid_y), -1)))
+        del summary["rest"]  # a heatmap of the rest would say little and weigh much
         maps = maps.reshape(len(maps), len(self.data.grid_y), len(self.data.grid_x))
-        return {"units": {**summary, "maps": as_list(maps, 4)}}
+        return {"units": {**summary, "maps": as_list(maps, 3)}}
 
 
 CURVE = TaskSpec(
