@@ -130,7 +130,9 @@ def test_work_over_the_time_budget_is_refused_before_it_starts(rng):
     x = np.zeros((4096, 784), np.float32)
     y = np.zeros(4096, np.int64)
     optimizer = optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ConfigError, match=r"batch of 4096 would take about .* smaller batch"):
+    with pytest.raises(
+        ConfigError, match=r"batch of 4096 would take about .* batch size of at most \d+"
+    ):
         inspect.inspect_batch(model, nn.CrossEntropyLoss(), optimizer, x, y)
     with pytest.raises(ConfigError, match="a later layer"):
         gradcheck.gradcheck(model, nn.CrossEntropyLoss(), x[:64], y[:64], 0, 20, rng)
@@ -233,3 +235,24 @@ def test_first_layer_images_show_the_units_that_moved_most():
     assert images["units"][:2] == [5, 9] and len(images["images"]) == 16
     assert np.shape(images["images"][0]) == (28, 28)
     assert units.first_layer_images(mlp(), None, side=28, count=16) == {}
+
+
+def test_a_convolutional_network_is_inspected_and_checked_layer_by_layer(rng):
+    from bpnet.engine.networks import build_cnn
+
+    model = build_cnn([4, 8], nn.ReLU, 10, np.random.default_rng(0))
+    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    x = rng.random((4, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, 4)
+    train_step(model, optimizer, x, y)
+    before = snapshot(model)
+    report = inspect.inspect_batch(model, nn.CrossEntropyLoss(), optimizer, x, y)
+    names = [layer["name"] for layer in report["layers"]]
+    assert names[:2] == ["Conv2d 1", "Conv2d 2"] and names[-1].startswith("Linear")
+    assert report["layers"][0]["histograms"]["activation"]["total"] == 4 * 4 * 28 * 28  # padded 5×5 convolution
+    assert 0 <= report["layers"][0]["dead_relu"] <= 1  # a channel is a unit
+    for layer in range(len(names)):
+        result = gradcheck.gradcheck(model, nn.CrossEntropyLoss(), x, y, layer, 5, rng)
+        assert result["max_relative_error"] < 1e-4, result  # max-pooling's kinks: see EPS
+    for key, value in snapshot(model).items():
+        assert_array_equal(value, before[key])

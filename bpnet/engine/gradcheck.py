@@ -14,21 +14,23 @@ import numpy as np
 
 from .. import nn
 from .inspect import (
-    FLOPS_PER_SECOND,
     clone,
+    cost_model,
     forward_backward,
-    forward_flops,
+    forward_seconds,
     pick,
     weight_layers,
     within_budget,
 )
 
-# 1e-4: the loss's float64 rounding (~1e-16) divided by eps stays far below even tiny
-# gradients (leaky ReLU's 0.01 slope), and the central difference's eps² error is ~1e-9
-EPS = 1e-4
+# 1e-4 for a Linear weight: the loss's float64 rounding (~1e-16) divided by eps stays far
+# below even tiny gradients (leaky ReLU's 0.01 slope), the eps² error is ~1e-9, and a kink
+# (ReLU at 0) is rarely crossed. A convolution's weight moves every position of every image,
+# so ±1e-4 often crosses a ReLU's or a max-pool's kink: 1e-6 there.
+EPS = {"linear": 1e-4, "shared": 1e-6}
 
 
-def gradcheck(model, criterion, x, y, layer: int, k: int, rng: np.random.Generator, eps=EPS):
+def gradcheck(model, criterion, x, y, layer: int, k: int, rng: np.random.Generator, eps=None):
     """Backprop's dL/dW beside the central difference for ``k`` weights of weight layer
     ``layer`` drawn with ``rng``, in float64 on a copy.
 
@@ -42,15 +44,19 @@ def gradcheck(model, criterion, x, y, layer: int, k: int, rng: np.random.Generat
     k = min(k, target.module.weight.data.size)
     # a Linear weight moves one column of the layer's output: the layers after it rerun
     linear = isinstance(target.module, nn.Linear)
+    eps = eps or EPS["linear" if linear else "shared"]
     rerun = layers[target.index + 1 :] if linear else layers[target.index :]
-    flops = forward_flops(layers, len(x)) + 2 * forward_flops(layers[target.index :], len(x))
-    flops += 2 * k * forward_flops(rerun, len(x))  # a forward, backward to the layer, reruns
-    within_budget(flops / FLOPS_PER_SECOND[np.dtype(np.float64)], "checking", len(x), target.name)
-
     twin = clone(model, np.float64)
-    criterion = copy.deepcopy(criterion)
     floating = np.issubdtype(np.asarray(x).dtype, np.floating)
     x64 = np.asarray(x, dtype=np.float64) if floating else x
+    costs, n = cost_model(twin, x64), len(x)
+    seconds = forward_seconds(layers, n, costs) + 2 * forward_seconds(
+        layers[target.index :], n, costs
+    )
+    seconds += 2 * k * forward_seconds(rerun, n, costs)  # a forward, backward to it, reruns
+    within_budget(seconds, "checking", n, target.name)
+
+    criterion = copy.deepcopy(criterion)
     _, inputs, outputs, _ = forward_backward(twin, criterion, x64, y, upto=target.position)
     children = list(twin)
     weight = twin[target.position].weight

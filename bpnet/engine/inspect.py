@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ TIME_BUDGET = 0.5  # seconds an inspection or a gradient check may take
 # the cost of a request is estimated from these before anything runs.
 FLOPS_PER_SECOND = {np.dtype(np.float32): 4e9, np.dtype(np.float64): 3e9}
 SECONDS_PER_HISTOGRAM_VALUE = 15e-9
+SPEED_SAMPLE = 8  # examples run to measure how fast this network really is
 SATURATION = 4.0  # |pre-activation| beyond which sigmoid and tanh are flat (slope < 0.02)
 ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh)
 
@@ -207,12 +209,12 @@ def inspect_batch(model, criterion, optimizer, x, y, layer: int | None = None, *
     """
     layers = weight_layers(model)
     chosen = [pick(layers, layer)] if layer is not None else layers
-    dtype = layers[0].module.weight.data.dtype
+    twin = clone(model)
+    costs = cost_model(twin, x)
     values = sum(_histogrammed(p.data.size) * 3 for lay in chosen for p in [lay.module.weight])
-    seconds = 3 * forward_flops(layers, len(x)) / FLOPS_PER_SECOND[dtype]
+    seconds = 3 * forward_seconds(layers, len(x), costs)
     seconds += values * SECONDS_PER_HISTOGRAM_VALUE
     within_budget(seconds, "inspecting", len(x))
-    twin = clone(model)
     loss, _, outputs, grads = forward_backward(twin, copy.deepcopy(criterion), x, y)
     twin_layers = weight_layers(twin)
     reports = []
@@ -232,9 +234,32 @@ def pick(layers: list[WeightLayer], layer) -> WeightLayer:
     return layers[layer]
 
 
-def forward_flops(layers: list[WeightLayer], batch: int) -> float:
-    """Multiply-adds × 2 of a forward through these layers (a lower bound for convolutions)."""
-    return sum(2.0 * batch * lay.module.weight.data.size for lay in layers)
+def cost_model(twin: nn.Sequential, x: np.ndarray) -> list[float]:
+    """Seconds per example of each weight layer's forward (with the modules up to the next
+    weight layer). Runs a few examples through ``twin`` (a copy), timing each module, and
+    takes for each layer the larger of that and its multiply-adds at ``FLOPS_PER_SECOND``:
+    convolutions and max-pooling spend more time moving memory than multiplying."""
+    sample = x[:SPEED_SAMPLE]
+    times, outputs, out = [], [], sample
+    for child in twin:
+        start = time.perf_counter()
+        out = child(out)
+        times.append(time.perf_counter() - start)
+        outputs.append(out)
+    layers = weight_layers(twin)
+    speed = FLOPS_PER_SECOND[layers[0].module.weight.data.dtype]
+    costs = []
+    for lay in layers:
+        stop = layers[lay.index + 1].position if lay.index + 1 < len(layers) else len(times)
+        measured = sum(times[lay.position : stop]) / len(sample)
+        places = outputs[lay.position].size // len(sample) // lay.module.weight.data.shape[0]
+        costs.append(max(measured, 2.0 * lay.module.weight.data.size * max(places, 1) / speed))
+    return costs
+
+
+def forward_seconds(layers: list[WeightLayer], batch: int, costs: list[float]) -> float:
+    """Expected seconds of a forward of ``batch`` examples through these layers."""
+    return batch * sum(costs[lay.index] for lay in layers)
 
 
 def _histogrammed(size: int) -> int:
@@ -242,13 +267,16 @@ def _histogrammed(size: int) -> int:
 
 
 def within_budget(seconds: float, doing: str, batch: int, what: str = "this network") -> None:
-    if seconds > TIME_BUDGET:
-        raise ConfigError(
-            None,
-            f"{doing} {what} on a batch of {batch} would take about {seconds:.1f} s, more "
-            f"than the {TIME_BUDGET} s allowed; try a smaller batch size (e.g. 64), fewer "
-            f"hidden units" + (", a later layer or a smaller k" if doing == "checking" else ""),
-        )
+    if seconds <= TIME_BUDGET:
+        return
+    fits = int(batch * TIME_BUDGET / seconds)  # the work grows with the batch
+    smaller = f"a batch size of at most {fits}" if fits >= 1 else "a smaller network"
+    raise ConfigError(
+        None,
+        f"{doing} {what} on a batch of {batch} would take about {seconds:.1f} s, more than "
+        f"the {TIME_BUDGET} s allowed; try {smaller}, or fewer hidden units"
+        + (", or a later layer or a smaller k" if doing == "checking" else ""),
+    )
 
 
 def _norm(a: np.ndarray) -> float:

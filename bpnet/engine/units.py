@@ -42,7 +42,7 @@ def first_layer_images(model: nn.Sequential, initial: np.ndarray, side: int, cou
     """The first layer's weights of the ``count`` units that moved most from ``initial``,
     each as a ``side``×``side`` image (rows of pixels), with the largest |weight| shown.
 
-    Returns ``{"units": [...], "images": [side rows of side floats, …], "scale": float}``,
+    Returns ``{"units": [...], "images": (count, side, side) array, "scale": float}``,
     or ``{}`` when the first layer's inputs are not a ``side``×``side`` image.
     """
     weight = first_weight(model)
@@ -53,7 +53,7 @@ def first_layer_images(model: nn.Sequential, initial: np.ndarray, side: int, cou
     images = weight[units].reshape(len(units), side, side)
     return {
         "units": units.tolist(),
-        "images": np.round(images.astype(np.float64), 4).tolist(),
+        "images": images,
         "scale": float(np.abs(images).max()) if images.size else 0.0,
     }
 

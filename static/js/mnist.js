@@ -10,6 +10,10 @@ import { resetConfusion, setupConfusion, showConfusion } from "./confusion.js";
 import { drawingPad, mnistPixels } from "./draw_digit.js";
 import { drawPixels, element, fetchImages } from "./images.js";
 import { unitImages } from "./inspector.js";
+import { decodeMap } from "./network_diagram.js";
+
+/** A flat row-major array as `width`-long rows. */
+const rows = (values, width) => Array.from({ length: values.length / width }, (_, i) => Array.from(values.subarray(i * width, (i + 1) * width)));
 
 let classes = [];
 let dataset = "mnist";
@@ -127,6 +131,7 @@ dashboard({
   task: "mnist",
   onDataset(data) {
     [classes, dataset] = [data.classes, data.dataset];
+    $("#first-layer-card").hidden = true; // until a perceptron's first epoch brings the images
     const trace = line("validation accuracy", VAL, "lines+markers");
     Plotly.react("accuracy-plot", [trace], accuracyLayout(data.config.epochs));
     $("#accuracy-value").textContent = "—";
@@ -158,7 +163,8 @@ dashboard({
     const first = batch.findLast((e) => e.first_layer)?.first_layer;
     if (first) {
       $("#first-layer-card").hidden = false;
-      unitImages($("#first-layer"), first.images, first.scale, first.units.map((u) => `unit ${u + 1}`));
+      const images = first.images.map((map) => rows(decodeMap(map), 28));
+      unitImages($("#first-layer"), images, first.scale, first.units.map((u) => `unit ${u + 1}`));
     }
   },
   onProgress(update) {

@@ -6,6 +6,7 @@ and what the page should see. The job loop (``job.py``) is the same for every ta
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -35,6 +36,19 @@ def build_optimizer(config: TrainingConfig, params) -> optim.Optimizer:
 def as_list(values: np.ndarray, digits: int = 6) -> list:
     """JSON-safe nested lists of short floats (float32 -> float64 would print 17 digits)."""
     return np.round(np.asarray(values, dtype=np.float64), digits).tolist()
+
+
+def encode_map(values: np.ndarray, low: float | None = None, high: float | None = None) -> dict:
+    """A heatmap as bytes: ``value ≈ low + byte / 255 * (high - low)``, base64, row-major.
+
+    Shape: values (side, side). ``low``/``high`` default to the values' own range.
+    """
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64))
+    low = float(values.min()) if low is None else low
+    high = float(values.max()) if high is None else high
+    scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    data = np.rint(np.clip(scaled, 0, 1) * 255).astype(np.uint8)
+    return {"low": round(low, 5), "high": round(high, 5), "bytes": base64.b64encode(data).decode()}
 
 
 class Task:

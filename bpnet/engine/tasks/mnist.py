@@ -29,7 +29,7 @@ from ..registry import (
     literal,
 )
 from ..units import first_layer_images, first_weight
-from .base import Task, TaskSpec, as_list
+from .base import Task, TaskSpec, as_list, encode_map
 
 # convolution channels are capped lower than units: each costs a full image per sample
 Channels = Annotated[list[Annotated[int, Field(ge=1, le=32)]], Field(min_length=2, max_length=2)]
@@ -113,7 +113,11 @@ class MnistTask(Task):
 
     def units(self, model):
         images = first_layer_images(model, self._initial_first, side=28, count=UNIT_IMAGES)
-        return {"first_layer": images} if images else {}
+        if not images:
+            return {}
+        scale = images["scale"]  # one symmetric scale: white is 0 in every image
+        maps = [encode_map(image, -scale, scale) for image in images["images"]]
+        return {"first_layer": {**images, "images": maps}}
 
     def _shaped(self, x: np.ndarray) -> np.ndarray:
         return x.reshape(len(x), *self.input_shape)
