@@ -60,7 +60,7 @@ async function inspect() {
     Plotly.react(`histogram-${key}`, [bars(histogram, colour)], histogramLayout(title, histogram), SMALL);
   }
   const figures = [
-    `epoch ${ack.epoch}, batch ${ack.batch}/${ack.batches}`,
+    ack.batch ? `epoch ${ack.epoch}, batch ${ack.batch}/${ack.batches}` : `before epoch ${ack.epoch}`,
     `batch loss ${fmt(ack.loss)}`,
     `‖Δw‖/‖w‖ ${fmt(report.update_ratio)} (healthy near 1e-3)`,
   ];
