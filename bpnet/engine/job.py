@@ -221,11 +221,16 @@ class TrainingJob:
         norm_stride = max(1, task.num_batches() // GRAD_NORM_SAMPLES)
         for epoch in range(1, config.epochs + 1):
             meter = _EpochMeter(len(self._linears), self._clock.now())
+            # the layers' health is measured only in epochs that will be reported: tiny
+            # networks run hundreds of epochs a second, and the figures are per epoch
+            watch = self._step_unit is not None or epoch == config.epochs
+            watch = watch or pacing.ready(self._clock.now())
             for index, (xb, yb) in enumerate(task.batches()):
                 self._batch, self._position = (xb, yb), (epoch, index)
                 if not self._checkpoint():
                     return self._status("stopped", f"stopped at epoch {epoch}")
-                loss, norms = self._step(xb, yb, epoch, measure_norms=index % norm_stride == 0)
+                measure = index % norm_stride == 0
+                loss, norms = self._step(xb, yb, epoch, measure_norms=measure, watch=watch)
                 meter.add(loss, len(xb), norms)
                 stepped = self._step_unit == "batch"
                 if stepped or (task.reports_progress and meter.progress_due(self._clock.now())):
@@ -240,11 +245,12 @@ class TrainingJob:
         self._status("finished", f"finished {config.epochs} epochs")
 
     def _step(
-        self, xb: np.ndarray, yb: np.ndarray, epoch: int, measure_norms: bool
+        self, xb: np.ndarray, yb: np.ndarray, epoch: int, measure_norms: bool, watch: bool = False
     ) -> tuple[float, list[float] | None]:
         """One mini-batch: forward, loss, backward, optimizer step.
 
-        Returns the batch loss and, when asked, each layer's weight-gradient norm."""
+        Returns the batch loss and, when asked, each layer's weight-gradient norm; with
+        ``watch`` the measured batches also feed the layers' health (``diagnostics.Watch``)."""
         task, model, optimizer = self._task, self.model, self._optimizer
         optimizer.zero_grad()
         loss = task.criterion(model(xb), yb)
@@ -252,7 +258,7 @@ class TrainingJob:
             raise Diverged(f"loss became {loss} at epoch {epoch} — try a smaller learning rate")
         model.backward(task.criterion.backward(), input_grad=False)
         norms = [_norm(m.weight.grad) for m in self._linears] if measure_norms else None
-        before = self._watch.before_step() if measure_norms else None
+        before = self._watch.before_step() if measure_norms and watch else None
         with self._weights_lock:
             optimizer.step()
         if before is not None:
@@ -367,6 +373,10 @@ class _Pacing:
     def __init__(self, rate: float):
         self.min_gap = 1.0 / rate
         self.last_sent = -math.inf
+
+    def ready(self, now: float) -> bool:
+        """Would an epoch ending now be sent?"""
+        return now - self.last_sent >= self.min_gap
 
     def due(self, now: float) -> bool:
         if now - self.last_sent < self.min_gap:
