@@ -236,9 +236,9 @@ def pick(layers: list[WeightLayer], layer) -> WeightLayer:
 
 def cost_model(twin: nn.Sequential, x: np.ndarray) -> list[float]:
     """Seconds per example of each weight layer's forward (with the modules up to the next
-    weight layer). Runs a few examples through ``twin`` (a copy), timing each module, and
-    takes for each layer the larger of that and its multiply-adds at ``FLOPS_PER_SECOND``:
-    convolutions and max-pooling spend more time moving memory than multiplying."""
+    weight layer): a Linear's multiply-adds at ``FLOPS_PER_SECOND``; for other layers the
+    larger of that and their time measured on a few examples run through ``twin`` (a copy),
+    since convolutions and max-pooling spend more time moving memory than multiplying."""
     sample = x[:SPEED_SAMPLE]
     times, outputs, out = [], [], sample
     for child in twin:
@@ -253,7 +253,9 @@ def cost_model(twin: nn.Sequential, x: np.ndarray) -> list[float]:
         stop = layers[lay.index + 1].position if lay.index + 1 < len(layers) else len(times)
         measured = sum(times[lay.position : stop]) / len(sample)
         places = outputs[lay.position].size // len(sample) // lay.module.weight.data.shape[0]
-        costs.append(max(measured, 2.0 * lay.module.weight.data.size * max(places, 1) / speed))
+        computed = 2.0 * lay.module.weight.data.size * max(places, 1) / speed
+        # a Linear is a matmul: its multiply-adds predict it, and a few rows time mostly overhead
+        costs.append(computed if isinstance(lay.module, nn.Linear) else max(measured, computed))
     return costs
 
 
