@@ -30,3 +30,8 @@ def test_engine_overhead_quick_reports_a_ratio():
 def test_mnist_cnn_quick_reports_the_accuracy_and_its_target():
     out = run("benchmarks.mnist_cnn", "--quick")
     assert "final" in out and "99.0%" in out
+
+
+def test_inspector_quick_times_inspect_and_gradcheck():
+    out = run("benchmarks.inspector", "--quick")
+    assert "inspect, all layers:" in out and "gradcheck Linear 2, k=5:" in out

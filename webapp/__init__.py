@@ -53,8 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    # events, attach, code and predict register their handlers on ``socketio``
-    from . import attach, code, downloads, events, predict, routes, teacher
+    # events, attach, code, instruments and predict register their handlers on ``socketio``
+    from . import attach, code, downloads, events, instruments, predict, routes, teacher
     from .jobs import JobManager
 
     app.register_blueprint(routes.bp)
@@ -77,7 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
             socketio, max_jobs=app.config["MAX_JOBS"], grace=app.config["GRACE_SECONDS"]
         )
     app.extensions["bpnet_jobs"] = jobs
-    del events, attach, code
+    del events, attach, code, instruments
 
     origins = app.config["CORS_ALLOWED_ORIGINS"]
     if isinstance(origins, str) and origins != "*":

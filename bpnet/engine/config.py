@@ -52,6 +52,9 @@ class TrainingConfig(BaseModel):
     batch_size: Annotated[int, Field(ge=1, le=4096)] = Field(32, description="batch size")
     epochs: Annotated[int, Field(ge=1, le=100_000)] = Field(500, description="epochs")
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = Field(0, description="random seed")
+    paused: bool = Field(
+        False, description="start paused: wait for step or resume before the first batch"
+    )
 
     @model_validator(mode="after")
     def _momentum_applies(self):

@@ -2,7 +2,8 @@
 
 ``TrainingJob(config).run(emit)`` trains and calls ``emit(event)`` with plain dicts
 (``{"event": "epoch", …}``; see docs/protocol.md). Another thread may call ``pause``,
-``resume``, ``stop`` and ``update`` at any time; they take effect between two steps.
+``resume``, ``step``, ``stop`` and ``update`` at any time; they take effect between two
+steps. While paused, ``inspect`` and ``gradcheck`` look inside the next batch's backprop.
 Nothing escapes ``run``: an error becomes a final ``failed`` status with its message.
 """
 
@@ -18,7 +19,9 @@ import numpy as np
 
 from .. import model_io, optim
 from ..errors import ConfigError
+from . import gradcheck, inspect
 from .config import LiveUpdate, TrainingConfig, as_dict, momentum_refusal, parse_update
+from .diagnostics import Watch
 from .history import History
 from .predict import Predictor
 from .registry import OPTIMIZERS
@@ -29,6 +32,7 @@ Emit = Callable[[dict], object]
 PROGRESS_INTERVAL = 0.25  # seconds between within-epoch progress events
 GRAD_NORM_SAMPLES = 32  # batches per epoch whose gradient norms are measured
 STALLED_EPOCHS = 2  # reported epochs without learning before a job is failed with advice
+STEP_UNITS = ("batch", "epoch")
 
 
 class Diverged(Exception):
@@ -68,6 +72,15 @@ class TrainingJob:
         self._pending: LiveUpdate | None = None
         self._stop_reason = ""
         self._epoch = 0  # the epoch being trained, for the final message
+        self._step_unit: str | None = None  # "batch" or "epoch" while a step runs
+        self._step_from: tuple[int, int] | None = None  # (epoch, batch) where it began
+        self._parked = threading.Lock()  # held by inspections; a paused job waits for it
+        self._batch: tuple[np.ndarray, np.ndarray] | None = None  # the next batch to train on
+        self._position = (0, 0)
+        # its own generator: a gradient check's choice of weights never moves the run's
+        self._inspect_rng = np.random.default_rng([config.seed, 16])
+        if config.paused:
+            self._resume.clear()
         self.lr = config.lr
         self.momentum = config.momentum_value
         self._optimizer = None
@@ -75,10 +88,64 @@ class TrainingJob:
 
     # --- control, from any thread ------------------------------------------------
     def pause(self) -> None:
-        self._resume.clear()
+        with self._lock:
+            self._step_unit = None
+            self._resume.clear()
 
     def resume(self) -> None:
-        self._resume.set()
+        with self._lock:
+            self._step_unit = None
+            self._resume.set()
+
+    def step(self, unit: str) -> None:
+        """Train one mini-batch (``"batch"``) or to the end of the epoch (``"epoch"``),
+        emitting what training emits, then pause again. Only while paused.
+
+        Raises:
+            ConfigError: an unknown unit, or the job is not paused.
+        """
+        if unit not in STEP_UNITS:
+            raise ConfigError(
+                "unit",
+                f'unit must be batch or epoch, e.g. {{"unit": "batch"}}; got {str(unit)[:20]!r}',
+            )
+        with self._lock:
+            if self._resume.is_set() or self.done or self._stop.is_set():
+                raise ConfigError(
+                    None, "step works only while the job is paused: press Pause first"
+                )
+            self._step_unit, self._step_from = unit, None
+            self._resume.set()
+
+    def inspect(self, layer: int | None = None) -> dict:
+        """Histograms and figures of the next batch's forward and backward, per weight layer
+        (see ``inspect.inspect_batch``); the job's weights and optimizer are not changed."""
+        with self._parked:
+            xb, yb = self._paused_batch()
+            pending = self._pending.model_dump(exclude_none=True) if self._pending else {}
+            report = inspect.inspect_batch(
+                self.model, self._task.criterion, self._optimizer, xb, yb, layer, **pending
+            )
+        epoch, batch = self._position
+        return {"epoch": epoch, "batch": batch, "batches": self._task.num_batches(), **report}
+
+    def gradcheck(self, layer: int, k: int) -> dict:
+        """Backprop beside central differences for ``k`` weights of ``layer``, in float64 on
+        a copy of the network (see ``inspect.gradcheck``)."""
+        with self._parked:
+            xb, yb = self._paused_batch()
+            return gradcheck.gradcheck(
+                self.model, self._task.criterion, xb, yb, layer, k, self._inspect_rng
+            )
+
+    def _paused_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.state != "paused" or self._resume.is_set() or self._batch is None:
+            raise ConfigError(
+                None,
+                "inspect and gradcheck work only while the job is paused: "
+                "press Pause (or tick start paused) first",
+            )
+        return self._batch
 
     def stop(self, reason: str = "") -> None:
         """Ask the job to end at its next check (between steps, between evaluation chunks);
@@ -164,36 +231,48 @@ class TrainingJob:
         optimizer = self._optimizer = build_optimizer(config, model.parameters())
         schedule = build_schedule(config, optimizer)
         self._linears = [m for m in model.modules() if m.parameters() and hasattr(m, "weight")]
+        self._watch = Watch(inspect.weight_layers(model))
         self._send("dataset", {**task.dataset_payload(), "layers": _layer_names(self._linears)})
         self._status("running", "training")
 
         self._clock = _Clock()
-        pacing = _Pacing(task.max_epoch_rate)
-        self._watch = _LearningWatch(getattr(task, "chance_accuracy", None))
+        pacing, units_pacing = _Pacing(task.max_epoch_rate), _Pacing(task.units_rate)
+        self._learning = _LearningWatch(getattr(task, "chance_accuracy", None))
         norm_stride = max(1, task.num_batches() // GRAD_NORM_SAMPLES)
         for epoch in range(1, config.epochs + 1):
             self._epoch = epoch
             meter = _EpochMeter(len(self._linears), self._clock.now())
+            # the layers' health is measured only in epochs that will be reported: tiny
+            # networks run hundreds of epochs a second, and the figures are per epoch
+            watch = self._step_unit is not None or epoch == config.epochs
+            watch = watch or pacing.ready(self._clock.now())
             for index, (xb, yb) in enumerate(task.batches()):
+                self._batch, self._position = (xb, yb), (epoch, index)
                 if not self._checkpoint():
                     return self._report_stopped()
-                loss, norms = self._step(xb, yb, epoch, measure_norms=index % norm_stride == 0)
+                measure = index % norm_stride == 0
+                loss, norms = self._step(xb, yb, epoch, measure_norms=measure, watch=watch)
                 meter.add(loss, len(xb), norms)
-                if task.reports_progress and meter.progress_due(self._clock.now()):
+                stepped = self._step_unit == "batch"
+                if stepped or (task.reports_progress and meter.progress_due(self._clock.now())):
                     self._report_progress(epoch, index + 1, meter)
             self.history.record_epoch(epoch, meter.mean_loss, optimizer_lr(self._optimizer))
-            if epoch == config.epochs or pacing.due(self._clock.now()):
-                self._report_epoch(epoch, meter)
+            self._batch, self._position = None, (epoch + 1, 0)
+            now, stepping = self._clock.now(), self._step_unit is not None
+            if epoch == config.epochs or stepping or pacing.due(now):
+                units = epoch == config.epochs or stepping or units_pacing.due(now)
+                self._report_epoch(epoch, meter, units)
             if schedule is not None:
                 schedule.step()  # per epoch, after the epoch's report (which shows the lr it used)
         self._status("finished", f"finished {config.epochs} epochs")
 
     def _step(
-        self, xb: np.ndarray, yb: np.ndarray, epoch: int, measure_norms: bool
+        self, xb: np.ndarray, yb: np.ndarray, epoch: int, measure_norms: bool, watch: bool = False
     ) -> tuple[float, list[float] | None]:
         """One mini-batch: forward, loss, backward, optimizer step.
 
-        Returns the batch loss and, when asked, each layer's weight-gradient norm."""
+        Returns the batch loss and, when asked, each layer's weight-gradient norm; with
+        ``watch`` the measured batches also feed the layers' health (``diagnostics.Watch``)."""
         task, model, optimizer = self._task, self.model, self._optimizer
         optimizer.zero_grad()
         loss = task.criterion(model(xb), yb)
@@ -201,8 +280,11 @@ class TrainingJob:
             raise Diverged(f"loss became {loss} at epoch {epoch} — try a smaller learning rate")
         model.backward(task.criterion.backward(), input_grad=False)
         norms = [_norm(m.weight.grad) for m in self._linears] if measure_norms else None
+        before = self._watch.before_step() if measure_norms and watch else None
         with self._weights_lock:
             optimizer.step()
+        if before is not None:
+            self._watch.after_step(before)
         return loss, norms
 
     def _report_progress(self, epoch: int, batch: int, meter: _EpochMeter) -> None:
@@ -212,11 +294,15 @@ class TrainingJob:
             "train_loss": meter.mean_loss, "examples_per_s": meter.rate(now), "elapsed": now,
         })  # fmt: skip
 
-    def _report_epoch(self, epoch: int, meter: _EpochMeter) -> None:
-        """Evaluate on held-out data and send the ``epoch`` event with the task's picture."""
+    def _report_epoch(self, epoch: int, meter: _EpochMeter, units: bool = True) -> None:
+        """Evaluate on held-out data and send the ``epoch`` event with the task's picture,
+        the layers' health and, when ``units``, what single units do."""
         now = self._clock.now()
+        health = self._watch.report()  # read before evaluation overwrites the activations
         self.model.eval()
         picture = self._task.evaluate(self.model, epoch)
+        if units:
+            picture.update(self._task.units(self.model))
         self.model.train()
         if not math.isfinite(picture["val_loss"]):
             raise Diverged(
@@ -228,21 +314,22 @@ class TrainingJob:
                 f"the network's outputs or gradients overflowed at epoch {epoch} — "
                 f"try a smaller learning rate"
             )
-        stalled = self._watch.verdict(epoch, picture, meter.mean_norms, self.config.lr)
+        stalled = self._learning.verdict(epoch, picture, meter.mean_norms, self.config.lr)
         if stalled:
             raise Diverged(stalled)
         payload = {
             "epoch": epoch, "epochs": self.config.epochs,
             "train_loss": meter.mean_loss, "lr": optimizer_lr(self._optimizer),
             "elapsed": now, "grad_norms": meter.mean_norms, "examples_per_s": meter.rate(now),
-            **picture,
+            **health, **picture,
         }  # fmt: skip
         self.history.record_eval(payload)
         self._send("epoch", payload)
 
     def _between_chunks(self) -> None:
-        """A stop check outside the step loop: pause waits here, stop ends the job."""
-        if not self._checkpoint():
+        """A stop check outside the step loop (building, evaluating in chunks). Pause and
+        step wait for the next step: a pause here would hold back the epoch's picture."""
+        if self._stop.is_set():
             raise _Stopped
 
     def _report_stopped(self) -> None:
@@ -254,15 +341,24 @@ class TrainingJob:
         self._status("stopped", f"{message}: {self._stop_reason}" if self._stop_reason else message)
 
     def _checkpoint(self) -> bool:
-        """Between steps: honour pause, stop and live updates. False means stop now."""
+        """Between steps: honour pause, step, stop and live updates. False means stop now."""
+        self._end_step()
         if not self._resume.is_set() and not self._stop.is_set():
-            self._status("paused", "paused")
+            epoch, batch = self._position
+            where = f"epoch {epoch}, batch {batch}/{self._task.num_batches()}"
+            self._status(
+                "paused", f"paused at {where}" if batch else f"paused before epoch {epoch}"
+            )
             self._clock.pause()
             while not self._resume.wait(timeout=0.5):
                 pass
-            self._clock.resume()
+            with self._parked:  # an inspection under way finishes before the weights move
+                self._clock.resume()
+            self._end_step()  # a step asked for during the pause begins here
             if not self._stop.is_set():
-                self._status("running", "training")
+                self._status(
+                    "running", f"stepping one {self._step_unit}" if self._step_unit else "training"
+                )
         if self._stop.is_set():
             return False
         if self._pending is not None and self._optimizer is not None:
@@ -274,6 +370,19 @@ class TrainingJob:
                 if update.momentum is not None and "momentum" in group:
                     group["momentum"] = update.momentum
         return True
+
+    def _end_step(self) -> None:
+        """A step that has done its batch, or reached a new epoch, pauses the job again."""
+        with self._lock:
+            if self._step_unit is None:
+                return
+            if self._step_from is None:
+                self._step_from = self._position  # the step begins here
+                return
+            epoch, _ = self._position
+            if self._step_unit == "batch" or epoch != self._step_from[0]:
+                self._step_unit = None
+                self._resume.clear()
 
     # --- events ------------------------------------------------------------------
     def _send(self, name: str, payload: dict) -> None:
@@ -316,6 +425,10 @@ class _Pacing:
     def __init__(self, rate: float):
         self.min_gap = 1.0 / rate
         self.last_sent = -math.inf
+
+    def ready(self, now: float) -> bool:
+        """Would an epoch ending now be sent?"""
+        return now - self.last_sent >= self.min_gap
 
     def due(self, now: float) -> bool:
         if now - self.last_sent < self.min_gap:

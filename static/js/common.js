@@ -8,6 +8,7 @@
 import { $, ACTIVE, bpnet } from "./state.js";
 import { request, socket } from "./connection.js";
 import { fieldInputs, form, readConfig, refused, showBanner, watchExpression } from "./form.js";
+import { instruments } from "./inspector.js";
 import {
   LAYER_COLOURS, LINEAR_AXIS, LOG_AXIS, TRAIN, VAL, baseLayout, decadeRange, emptyLayout, epochAxis, fmt, line,
   newPlot, waitingLayout,
@@ -455,4 +456,5 @@ export function dashboard(handlers) {
   socket.on("status", safely("status", onStatus));
   socket.on("detached", safely("detached", onDetached));
   updateButtons();
+  instruments(); // after the handlers above, so that it sees the state they set
 }

@@ -37,6 +37,7 @@ const PARSERS = {
   float: Number,
   int: Number,
   text: (text) => text,
+  bool: () => true, // a ticked checkbox (an unticked one is left out, like a blank field)
   // "64,64" or "64 64"; anything else goes as typed, so that the server's message names the problem.
   ints: (text) => (/^\d+([\s,]+\d+)*$/.test(text) ? text.split(/[\s,]+/).map(Number) : text),
 };
@@ -48,7 +49,7 @@ export function readConfig(task) {
     const { field, index, kind } = input.dataset;
     if (input.disabled) continue; // e.g. momentum, for an optimizer without one
     if (input.validity.badInput) return { field, error: `"${input.name}" is not a number.` };
-    const text = input.value.trim();
+    const text = input.type === "checkbox" ? (input.checked ? "on" : "") : input.value.trim();
     if (text === "") continue;
     if (index === undefined) config[field] = PARSERS[kind](text);
     else (config[field] ??= [null, null])[Number(index)] = PARSERS[kind](text);

@@ -11,6 +11,11 @@ import { bpnet } from "./state.js";
 import { resetConfusion, setupConfusion, showConfusion } from "./confusion.js";
 import { drawingPad, mnistPixels } from "./draw_digit.js";
 import { drawPixels, element, fetchImages } from "./images.js";
+import { unitImages } from "./inspector.js";
+import { decodeMap } from "./network_diagram.js";
+
+/** A flat row-major array as `width`-long rows. */
+const rows = (values, width) => Array.from({ length: values.length / width }, (_, i) => Array.from(values.subarray(i * width, (i + 1) * width)));
 
 let classes = [];
 let dataset = "mnist";
@@ -131,6 +136,7 @@ dashboard({
   mainPlot: "digits",
   onDataset(data) {
     [classes, dataset] = [data.classes, data.dataset];
+    $("#first-layer-card").hidden = true; // until a perceptron's first epoch brings the images
     const trace = line("validation accuracy", VAL, "lines+markers");
     [epochs, waiting] = [data.config.epochs, true];
     Plotly.react("accuracy-plot", [trace], waitingLayout());
@@ -161,6 +167,12 @@ dashboard({
     showMistakes(last.mistakes);
     if (last.filters) showFilters(last.filters);
     askNetwork(); // the network changed: read the drawing again
+    const first = batch.findLast((e) => e.first_layer)?.first_layer;
+    if (first) {
+      $("#first-layer-card").hidden = false;
+      const images = first.images.map((map) => rows(decodeMap(map), 28));
+      unitImages($("#first-layer"), images, first.scale, first.units.map((u) => `unit ${u + 1}`));
+    }
   },
   hasPicture: (epoch) => epoch.samples !== undefined, // the time-travel slider goes through these
   drawPicture: (epoch) => $("#digits").replaceChildren(...epoch.samples.map((s) => digit(s, s.pixels))),

@@ -2,6 +2,7 @@
 // with one camera: rotating either view turns the other the same way.
 
 import { $, TRAIN, baseLayout, dashboard, emptyLayout, newPlot, paddedRange, waitingLayout } from "./common.js";
+import { unitImages } from "./inspector.js";
 
 let data = null; // the `dataset` event of the current job
 let zRange = null; // shared by both views and their colours, so heights compare
@@ -66,6 +67,15 @@ dashboard({
     zRange = paddedRange([data.z_true, data.train.z].flat(2), 0.2);
     drawTrue();
     Plotly.react("surface-pred", [], waitingLayout());
+    $("#unit-maps").replaceChildren();
+  },
+  onEpochs(batch) {
+    const units = batch.findLast((epoch) => epoch.units)?.units;
+    if (units) {
+      const scale = Math.max(...units.maps.flat(2).map(Math.abs));
+      const labels = units.index.map((unit, k) => `unit ${unit + 1}, w ${units.weights[k].toFixed(2)}`);
+      unitImages($("#unit-maps"), units.maps.map((rows) => rows.toReversed()), scale, labels); // y up
+    }
   },
   hasPicture: (epoch) => epoch.z_pred !== undefined,
   drawPicture: (epoch) => drawNetwork(epoch.z_pred),

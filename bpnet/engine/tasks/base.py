@@ -6,6 +6,7 @@ and what the page should see. The job loop (``job.py``) is the same for every ta
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -47,11 +48,25 @@ def as_list(values: np.ndarray, digits: int = 6) -> list:
     return np.round(np.asarray(values, dtype=np.float64), digits).tolist()
 
 
+def encode_map(values: np.ndarray, low: float | None = None, high: float | None = None) -> dict:
+    """A heatmap as bytes: ``value ≈ low + byte / 255 * (high - low)``, base64, row-major.
+
+    Shape: values (side, side). ``low``/``high`` default to the values' own range.
+    """
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64))
+    low = float(values.min()) if low is None else low
+    high = float(values.max()) if high is None else high
+    scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    data = np.rint(np.clip(scaled, 0, 1) * 255).astype(np.uint8)
+    return {"low": round(low, 5), "high": round(high, 5), "bytes": base64.b64encode(data).decode()}
+
+
 class Task:
     """What every task provides to the job loop."""
 
     max_epoch_rate = 20.0  # epoch events per second at most (the page can't show more)
     reports_progress = False  # within-epoch progress events, for long epochs
+    units_rate = 4.0  # epoch events per second at most that carry ``units()``
 
     def __init__(self, config: TrainingConfig):
         self.config = config
@@ -92,6 +107,10 @@ class Task:
         """How raw inputs become the network's inputs and its outputs become answers, for
         the weights file (``bpnet.model_io``): normalisation, input shape, output kind."""
         raise NotImplementedError
+
+    def units(self, model: nn.Module) -> dict:
+        """What single units do (extra ``epoch`` fields, sent a few times a second)."""
+        return {}
 
 
 @dataclass(frozen=True)

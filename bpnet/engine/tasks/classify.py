@@ -9,7 +9,6 @@ stays small at any grid size.
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Literal
 
 import numpy as np
@@ -20,7 +19,7 @@ from ...data import DataLoader
 from ...datasets import planar
 from ..config import LearningRate, TrainingConfig
 from ..registry import ActivationName, literal
-from .base import Task, TaskSpec, as_list, forward_in_chunks
+from .base import Task, TaskSpec, as_list, encode_map, forward_in_chunks
 from .penalty import PENALTIES, Penalized
 
 MAX_POINTS = 2000
@@ -82,19 +81,6 @@ class ClassifyConfig(TrainingConfig):
                     f"x and y go from {-side:g} to {side:g}"
                 )
         return self
-
-
-def encode_map(values: np.ndarray, low: float | None = None, high: float | None = None) -> dict:
-    """A heatmap as bytes: ``value ≈ low + byte / 255 * (high - low)``, base64, row-major.
-
-    Shape: values (side, side). ``low``/``high`` default to the values' own range.
-    """
-    values = np.nan_to_num(np.asarray(values, dtype=np.float64))
-    low = float(values.min()) if low is None else low
-    high = float(values.max()) if high is None else high
-    scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
-    data = np.rint(np.clip(scaled, 0, 1) * 255).astype(np.uint8)
-    return {"low": round(low, 5), "high": round(high, 5), "bytes": base64.b64encode(data).decode()}
 
 
 class ClassifyTask(Task):

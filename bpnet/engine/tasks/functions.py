@@ -17,6 +17,7 @@ from ...datasets import functions
 from ...errors import ConfigError, ExpressionError
 from ..config import Range, SampleCount, TrainingConfig
 from ..messages import example
+from ..units import decompose, largest
 from .base import Task, TaskSpec, as_list, forward_in_chunks
 
 Expression = Annotated[str, Field(max_length=200)]
@@ -97,6 +98,10 @@ class SurfaceConfig(FunctionConfig):
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 300
 
 
+UNIT_CURVES = 16  # curve page: unit contributions drawn under the fit
+UNIT_MAPS = 8  # surface page: unit contributions drawn as small heatmaps
+
+
 class FunctionTask(Task):
     """Regression on a typed formula (curve or surface): MSE on z-scored targets."""
 
@@ -117,6 +122,19 @@ class FunctionTask(Task):
 
     def num_batches(self) -> int:
         return len(self._loader)
+
+    def _contributions(self, model: nn.Module, count: int):
+        """The ``count`` largest unit contributions on the grid in the user's units, the sum
+        of the others, and the bias (target mean included): together they are the fit."""
+        contributions, bias = decompose(model, self.data.grid_inputs)
+        contributions *= self.data.target_std
+        top = largest(contributions, count)
+        rest = contributions.sum(axis=1) - contributions[:, top].sum(axis=1)
+        weights = model[-1].weight.data[0]
+        return {
+            "index": top.tolist(), "weights": as_list(weights[top]), "width": len(weights),
+            "bias": bias * self.data.target_std + self.data.target_mean, "rest": as_list(rest),
+        }, contributions[:, top].T  # fmt: skip
 
     def _predict_grid(self, model: nn.Module) -> np.ndarray:
         outputs = forward_in_chunks(model, self.data.grid_inputs, self.between_chunks)
@@ -155,9 +173,14 @@ class CurveTask(FunctionTask):
             "y_pred": as_list(self._predict_grid(model)),
         }
 
+    def units(self, model):
+        summary, curves = self._contributions(model, UNIT_CURVES)
+        return {"units": {**summary, "curves": as_list(curves)}}
+
 
 class SurfaceTask(FunctionTask):
     max_epoch_rate = 5.0  # a 3-D redraw is heavy for the browser
+    units_rate = 1.0  # 8 heatmaps are 5 times the rest of an epoch event
 
     def dataset_payload(self) -> dict:
         d = self.data
@@ -179,6 +202,12 @@ class SurfaceTask(FunctionTask):
         side = len(self.data.grid_x)
         z = self._predict_grid(model).reshape(len(self.data.grid_y), side)
         return {"val_loss": self._val_loss(model), "z_pred": as_list(z)}
+
+    def units(self, model):
+        summary, maps = self._contributions(model, UNIT_MAPS)
+        del summary["rest"]  # a heatmap of the rest would say little and weigh much
+        maps = maps.reshape(len(maps), len(self.data.grid_y), len(self.data.grid_x))
+        return {"units": {**summary, "maps": as_list(maps, 3)}}
 
 
 CURVE = TaskSpec(

@@ -28,7 +28,8 @@ from ..registry import (
     ScheduleName,
     literal,
 )
-from .base import Task, TaskSpec, as_list, forward_in_chunks
+from ..units import first_layer_images, first_weight
+from .base import Task, TaskSpec, as_list, encode_map, forward_in_chunks
 
 # convolution channels are capped lower than units: each costs a full image per sample
 Channels = Annotated[list[Annotated[int, Field(ge=1, le=32)]], Field(min_length=2, max_length=2)]
@@ -69,6 +70,9 @@ class MnistConfig(TrainingConfig):
             )
 
 
+UNIT_IMAGES = 16  # first-layer units drawn as 28×28 weight images
+
+
 class MnistTask(Task):
     """Digit classification with cross-entropy; validation on the 10,000 test images."""
 
@@ -104,10 +108,21 @@ class MnistTask(Task):
 
     def build_model(self, generator: np.random.Generator | None = None) -> nn.Sequential:
         if self.config.architecture == "mlp":
-            return super().build_model(generator)
-        activation = ACTIVATIONS[self.config.activation]
-        classes = len(self.class_names)
-        return build_cnn(self.config.channels, activation, classes, generator or self.rng_init)
+            model = super().build_model(generator)
+        else:
+            activation = ACTIVATIONS[self.config.activation]
+            classes = len(self.class_names)
+            model = build_cnn(self.config.channels, activation, classes, generator or self.rng_init)
+        self._initial_first = first_weight(model).copy()  # to find the units that moved most
+        return model
+
+    def units(self, model):
+        images = first_layer_images(model, self._initial_first, side=28, count=UNIT_IMAGES)
+        if not images:
+            return {}
+        scale = images["scale"]  # one symmetric scale: white is 0 in every image
+        maps = [encode_map(image, -scale, scale) for image in images["images"]]
+        return {"first_layer": {**images, "images": maps}}
 
     def _shaped(self, x: np.ndarray) -> np.ndarray:
         return x.reshape(len(x), *self.input_shape)
