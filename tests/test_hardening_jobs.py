@@ -75,7 +75,7 @@ def test_a_closed_tabs_job_counts_until_its_thread_has_ended(app, monkeypatch):
     assert first.emit("start", SMALL, callback=True)["ok"]
     first.disconnect()  # the job is told to stop, but its thread is still running
     busy = second.emit("start", SMALL, callback=True)
-    assert busy == {"ok": False, "error": "server busy: 1 jobs running, try again shortly",
+    assert busy == {"ok": False, "error": "server busy: 1 job running, try again shortly",
                     "field": None}  # fmt: skip
     stubborn.release.set()
     jobs_ = app.extensions["bpnet_jobs"]
