@@ -78,9 +78,9 @@ def test_events_are_json_safe_and_follow_the_protocol(task):
 
 
 def test_mnist_reports_progress_within_long_epochs(monkeypatch):
-    from bpnet.engine import job as job_module
+    from bpnet.engine import pacing
 
-    monkeypatch.setattr(job_module, "PROGRESS_INTERVAL", 0.0)  # as if every batch took long
+    monkeypatch.setattr(pacing, "PROGRESS_INTERVAL", 0.0)  # as if every batch took long
     _, events = run_job({**SMALL["mnist"], "epochs": 1, "batch_size": 100})
     progress = of_kind(events, "progress")
     assert [p["batch"] for p in progress] == list(range(1, 21))

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from bpnet.engine import ConfigError, TrainingJob, budget, parse_config
-from bpnet.engine.job import _LearningWatch
+from bpnet.engine.diagnostics import LearningWatch
 from bpnet.engine.tasks.mnist import MnistTask
 
 
@@ -88,7 +88,7 @@ def test_a_network_that_died_fails_with_advice_instead_of_training_on(monkeypatc
 
 
 def test_zero_gradients_for_two_epochs_are_called_dead():
-    watch = _LearningWatch(chance_accuracy=None)
+    watch = LearningWatch(chance_accuracy=None)
     picture = {"val_loss": 1.0}
     assert watch.verdict(1, picture, [0.5, 0.1], lr=0.1) is None
     assert watch.verdict(2, picture, [0.0, 0.0], lr=0.1) is None
@@ -98,7 +98,7 @@ def test_zero_gradients_for_two_epochs_are_called_dead():
 
 
 def test_a_slow_learner_at_chance_is_not_called_dead_while_its_loss_falls():
-    watch = _LearningWatch(chance_accuracy=0.1)
+    watch = LearningWatch(chance_accuracy=0.1)
     for epoch, loss in enumerate([2.30, 2.25, 2.20, 2.15], start=1):
         assert watch.verdict(epoch, {"val_loss": loss, "val_accuracy": 0.11}, [0.1], 1e-4) is None
 

@@ -4,7 +4,8 @@ While a job trains, ``Watch`` looks at the batches whose gradient norms are meas
 to 32 an epoch): which ReLU units stayed at 0 for every example, how many sigmoid/tanh
 pre-activations sat beyond ±4 where the slope is nearly 0, and how large each update was
 next to the weights. ``report()`` turns an epoch of that into the ``diagnostics`` and
-``warnings`` fields of the ``epoch`` event (docs/protocol.md).
+``warnings`` fields of the ``epoch`` event (docs/protocol.md). ``LearningWatch`` fails a job
+whose network has stopped learning, which a finite loss does not show.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from .. import nn
 from .inspect import SATURATION, WeightLayer
 
+STALLED_EPOCHS = 2  # reported epochs without learning before a job is failed with advice
 DEAD_LIMIT = 0.5  # warn when more than this share of a layer's ReLU units is dead
 SATURATED_LIMIT = 0.5  # … or of its sigmoid/tanh pre-activations is beyond ±SATURATION
 RATIO_RANGE = (1e-5, 1e-1)  # … or when ‖Δw‖/‖w‖ leaves this range (about 1e-3 is healthy)
@@ -124,3 +126,60 @@ def _output(activation: nn.Module | None) -> np.ndarray | None:
 def _norm(a: np.ndarray) -> float:
     flat = a.reshape(-1)
     return math.sqrt(float(np.dot(flat, flat)))
+
+
+class LearningWatch:
+    """Notices a network that has stopped learning, which a finite loss does not show:
+    every gradient zero (ReLUs that all output 0 let nothing through), or accuracy stuck
+    at chance while the loss no longer falls. Either for ``STALLED_EPOCHS`` reported
+    epochs in a row gives a message with advice."""
+
+    def __init__(self, chance_accuracy: float | None):
+        self.chance = chance_accuracy
+        self.zero_since: int | None = None
+        self.zero_count = 0
+        self.chance_count = 0
+        self.last_loss = math.inf
+
+    def verdict(self, epoch: int, picture: dict, norms: list[float], lr: float) -> str | None:
+        if norms and max(norms) == 0.0:
+            self.zero_count += 1
+            self.zero_since = self.zero_since or epoch
+        else:
+            self.zero_count, self.zero_since = 0, None
+        if self.zero_count >= STALLED_EPOCHS:
+            return (
+                f"the network stopped learning: every layer's gradient has been zero since "
+                f"epoch {self.zero_since}, so no weight can change (its ReLUs all output 0, "
+                f"'dead', usually after too large a step) — try a learning rate smaller than "
+                f"{lr:g}, or leaky_relu or tanh"
+            )
+        accuracy, loss = picture.get("val_accuracy"), picture["val_loss"]
+        if self.chance is not None and accuracy is not None:
+            at_chance = accuracy <= 1.5 * self.chance and loss > 0.99 * self.last_loss
+            self.chance_count = self.chance_count + 1 if at_chance else 0
+            self.last_loss = min(self.last_loss, loss)
+            if self.chance_count >= STALLED_EPOCHS:
+                return (
+                    f"the network stopped learning: validation accuracy has stayed at chance "
+                    f"({accuracy:.1%}, one guess in {round(1 / self.chance)}) for "
+                    f"{STALLED_EPOCHS} epochs and the loss no longer falls — the learning "
+                    f"rate {lr:g} is probably too large; try one ten times smaller"
+                )
+        return None
+
+
+def all_finite(value) -> bool:
+    """No inf or nan anywhere in an event's numbers (JSON has no words for them)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(all_finite(v) for v in value.values())
+    if isinstance(value, list) and value and not isinstance(value[0], dict | list):
+        try:
+            return bool(np.isfinite(np.asarray(value, dtype=np.float64)).all())
+        except (TypeError, ValueError):
+            return True  # not numbers
+    if isinstance(value, list):
+        return all(all_finite(v) for v in value)
+    return True

@@ -21,17 +21,16 @@ from .. import model_io, optim
 from ..errors import ConfigError
 from . import gradcheck, inspect
 from .config import LiveUpdate, TrainingConfig, as_dict, momentum_refusal, parse_update
-from .diagnostics import Watch
+from .diagnostics import LearningWatch, Watch, all_finite
 from .history import History
+from .pacing import Clock, EpochMeter, Pacing
 from .predict import Predictor
 from .registry import OPTIMIZERS
 from .tasks import build_optimizer, build_schedule, build_task
 
 Emit = Callable[[dict], object]
 
-PROGRESS_INTERVAL = 0.25  # seconds between within-epoch progress events
 GRAD_NORM_SAMPLES = 32  # batches per epoch whose gradient norms are measured
-STALLED_EPOCHS = 2  # reported epochs without learning before a job is failed with advice
 STEP_UNITS = ("batch", "epoch")
 
 
@@ -84,7 +83,7 @@ class TrainingJob:
         self.lr = config.lr
         self.momentum = config.momentum_value
         self._optimizer = None
-        self._clock = _Clock()
+        self._clock = Clock()
 
     # --- control, from any thread ------------------------------------------------
     def pause(self) -> None:
@@ -235,13 +234,13 @@ class TrainingJob:
         self._send("dataset", {**task.dataset_payload(), "layers": _layer_names(self._linears)})
         self._status("running", "training")
 
-        self._clock = _Clock()
-        pacing, units_pacing = _Pacing(task.max_epoch_rate), _Pacing(task.units_rate)
-        self._learning = _LearningWatch(getattr(task, "chance_accuracy", None))
+        self._clock = Clock()
+        pacing, units_pacing = Pacing(task.max_epoch_rate), Pacing(task.units_rate)
+        self._learning = LearningWatch(getattr(task, "chance_accuracy", None))
         norm_stride = max(1, task.num_batches() // GRAD_NORM_SAMPLES)
         for epoch in range(1, config.epochs + 1):
             self._epoch = epoch
-            meter = _EpochMeter(len(self._linears), self._clock.now())
+            meter = EpochMeter(len(self._linears), self._clock.now())
             # the layers' health is measured only in epochs that will be reported: tiny
             # networks run hundreds of epochs a second, and the figures are per epoch
             watch = self._step_unit is not None or epoch == config.epochs
@@ -287,14 +286,14 @@ class TrainingJob:
             self._watch.after_step(before)
         return loss, norms
 
-    def _report_progress(self, epoch: int, batch: int, meter: _EpochMeter) -> None:
+    def _report_progress(self, epoch: int, batch: int, meter: EpochMeter) -> None:
         now = self._clock.now()
         self._send("progress", {
             "epoch": epoch, "batch": batch, "batches": self._task.num_batches(),
             "train_loss": meter.mean_loss, "examples_per_s": meter.rate(now), "elapsed": now,
         })  # fmt: skip
 
-    def _report_epoch(self, epoch: int, meter: _EpochMeter, units: bool = True) -> None:
+    def _report_epoch(self, epoch: int, meter: EpochMeter, units: bool = True) -> None:
         """Evaluate on held-out data and send the ``epoch`` event with the task's picture,
         the layers' health and, when ``units``, what single units do."""
         now = self._clock.now()
@@ -309,7 +308,7 @@ class TrainingJob:
                 f"validation loss became {picture['val_loss']} at epoch {epoch} — "
                 f"try a smaller learning rate"
             )
-        if not (_all_finite(picture) and _all_finite(meter.mean_norms)):
+        if not (all_finite(picture) and all_finite(meter.mean_norms)):
             raise Diverged(
                 f"the network's outputs or gradients overflowed at epoch {epoch} — "
                 f"try a smaller learning rate"
@@ -397,136 +396,6 @@ class TrainingJob:
     def _status(self, state: str, message: str) -> None:
         self.state, self.message = state, message
         self._send("status", {"state": state, "message": message})
-
-
-class _Clock:
-    """Seconds since the job started, not counting pauses."""
-
-    def __init__(self):
-        self._start = time.perf_counter()
-        self._paused_at: float | None = None
-
-    def now(self) -> float:
-        return time.perf_counter() - self._start
-
-    def pause(self) -> None:
-        self._paused_at = time.perf_counter()
-
-    def resume(self) -> None:
-        if self._paused_at is not None:
-            self._start += time.perf_counter() - self._paused_at
-            self._paused_at = None
-
-
-class _Pacing:
-    """Epoch events at most ``rate`` per second (the page can't draw more); the first is
-    always sent, and the job sends the last one itself."""
-
-    def __init__(self, rate: float):
-        self.min_gap = 1.0 / rate
-        self.last_sent = -math.inf
-
-    def ready(self, now: float) -> bool:
-        """Would an epoch ending now be sent?"""
-        return now - self.last_sent >= self.min_gap
-
-    def due(self, now: float) -> bool:
-        if now - self.last_sent < self.min_gap:
-            return False
-        self.last_sent = now
-        return True
-
-
-class _EpochMeter:
-    """One epoch's running figures: mean training loss, examples per second, and the
-    per-layer gradient norms averaged over the batches where they were measured."""
-
-    def __init__(self, layers: int, start: float):
-        self.start = start
-        self.loss_sum, self.seen = 0.0, 0
-        self.norm_sum, self.measured = np.zeros(layers), 0
-        self.last_progress = start
-
-    def add(self, loss: float, batch_size: int, norms: list[float] | None) -> None:
-        self.loss_sum += loss * batch_size
-        self.seen += batch_size
-        if norms is not None:
-            self.norm_sum += norms
-            self.measured += 1
-
-    def progress_due(self, now: float) -> bool:
-        if now - self.last_progress < PROGRESS_INTERVAL:
-            return False
-        self.last_progress = now
-        return True
-
-    @property
-    def mean_loss(self) -> float:
-        return self.loss_sum / self.seen
-
-    @property
-    def mean_norms(self) -> list[float]:
-        return (self.norm_sum / max(self.measured, 1)).tolist()
-
-    def rate(self, now: float) -> float:
-        return self.seen / max(now - self.start, 1e-9)
-
-
-class _LearningWatch:
-    """Notices a network that has stopped learning, which a finite loss does not show:
-    every gradient zero (ReLUs that all output 0 let nothing through), or accuracy stuck
-    at chance while the loss no longer falls. Either for ``STALLED_EPOCHS`` reported
-    epochs in a row gives a message with advice."""
-
-    def __init__(self, chance_accuracy: float | None):
-        self.chance = chance_accuracy
-        self.zero_since: int | None = None
-        self.zero_count = 0
-        self.chance_count = 0
-        self.last_loss = math.inf
-
-    def verdict(self, epoch: int, picture: dict, norms: list[float], lr: float) -> str | None:
-        if norms and max(norms) == 0.0:
-            self.zero_count += 1
-            self.zero_since = self.zero_since or epoch
-        else:
-            self.zero_count, self.zero_since = 0, None
-        if self.zero_count >= STALLED_EPOCHS:
-            return (
-                f"the network stopped learning: every layer's gradient has been zero since "
-                f"epoch {self.zero_since}, so no weight can change (its ReLUs all output 0, "
-                f"'dead', usually after too large a step) — try a learning rate smaller than "
-                f"{lr:g}, or leaky_relu or tanh"
-            )
-        accuracy, loss = picture.get("val_accuracy"), picture["val_loss"]
-        if self.chance is not None and accuracy is not None:
-            at_chance = accuracy <= 1.5 * self.chance and loss > 0.99 * self.last_loss
-            self.chance_count = self.chance_count + 1 if at_chance else 0
-            self.last_loss = min(self.last_loss, loss)
-            if self.chance_count >= STALLED_EPOCHS:
-                return (
-                    f"the network stopped learning: validation accuracy has stayed at chance "
-                    f"({accuracy:.1%}, one guess in {round(1 / self.chance)}) for "
-                    f"{STALLED_EPOCHS} epochs and the loss no longer falls — the learning "
-                    f"rate {lr:g} is probably too large; try one ten times smaller"
-                )
-        return None
-
-
-def _all_finite(value) -> bool:
-    """No inf or nan anywhere in an event's numbers (JSON has no words for them)."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_all_finite(v) for v in value.values())
-    if isinstance(value, list) and value and not isinstance(value[0], dict | list):
-        try:
-            return bool(np.isfinite(np.asarray(value, dtype=np.float64)).all())
-        except (TypeError, ValueError):
-            return True  # not numbers
-    if isinstance(value, list):
-        return all(_all_finite(v) for v in value)
-    return True
 
 
 def optimizer_lr(optimizer: optim.Optimizer) -> float:
