@@ -1,8 +1,11 @@
 """Helpers shared by the core tests: a float64 central-difference gradient checker,
-a PyTorch mirror of a bpnet model, and an optimizer run against ``torch.optim``."""
+a PyTorch mirror of a bpnet model, an optimizer run against ``torch.optim``, and waiting
+for a job that trains in another thread."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -172,3 +175,28 @@ def check_loss_gradients(
     grad = criterion.backward(grad_output)
     assert grad.shape == input.shape
     assert_allclose(grad, numerical_grad(loss, input), rtol=rtol, atol=atol, err_msg="dL/dinput")
+
+
+# --- jobs in threads ------------------------------------------------------------------
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 20.0, what: str = "condition"):
+    """Poll ``condition()`` until it is truthy and return its value; fail the test after
+    ``timeout`` seconds, naming ``what`` was awaited."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.01)
+    return value
+
+
+def start_in_thread(config: dict):
+    """Run a ``TrainingJob`` for ``config`` in a thread: (job, its events so far, thread)."""
+    from bpnet.engine import TrainingJob, parse_config
+
+    events: list[dict] = []
+    job = TrainingJob(parse_config(config))
+    thread = threading.Thread(target=job.run, args=(events.append,))
+    thread.start()
+    return job, events, thread

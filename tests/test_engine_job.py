@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from helpers import start_in_thread, wait_until
 
 from bpnet.engine import TrainingJob, parse_config
 
@@ -107,36 +108,19 @@ def test_a_long_cheap_job_is_thinned_but_keeps_its_last_epoch():
     assert epochs == sorted(epochs)
 
 
-def start_in_thread(config: dict):
-    events: list[dict] = []
-    job = TrainingJob(parse_config(config))
-    thread = threading.Thread(target=job.run, args=(events.append,))
-    thread.start()
-    return job, events, thread
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 LONG = {"task": "curve", "epochs": 100_000, "hidden": [8], "n_train": 64}
 
 
 def test_pause_resume_and_stop_from_another_thread():
     job, events, thread = start_in_thread(LONG)
-    assert wait_for(lambda: of_kind(events, "epoch"))
+    assert wait_until(lambda: of_kind(events, "epoch"))
     job.pause()
-    assert wait_for(lambda: job.state == "paused")
+    assert wait_until(lambda: job.state == "paused")
     count = len(of_kind(events, "epoch"))
     time.sleep(0.3)
     assert len(of_kind(events, "epoch")) <= count + 1  # at most the epoch in flight
     job.resume()
-    assert wait_for(lambda: len(of_kind(events, "epoch")) > count + 1)
+    assert wait_until(lambda: len(of_kind(events, "epoch")) > count + 1)
     job.stop()
     thread.join(timeout=2)
     assert not thread.is_alive()
@@ -150,9 +134,9 @@ def test_pause_resume_and_stop_from_another_thread():
 
 def test_stop_while_paused_ends_the_job():
     job, events, thread = start_in_thread(LONG)
-    assert wait_for(lambda: of_kind(events, "epoch"))
+    assert wait_until(lambda: of_kind(events, "epoch"))
     job.pause()
-    assert wait_for(lambda: job.state == "paused")
+    assert wait_until(lambda: job.state == "paused")
     job.stop()
     thread.join(timeout=2)
     assert job.state == "stopped"
@@ -160,9 +144,9 @@ def test_stop_while_paused_ends_the_job():
 
 def test_learning_rate_changes_between_steps():
     job, events, thread = start_in_thread(LONG)
-    assert wait_for(lambda: of_kind(events, "epoch"))
+    assert wait_until(lambda: of_kind(events, "epoch"))
     assert job.update({"lr": 0.0005}) == {"lr": 0.0005, "momentum": 0.0}
-    assert wait_for(lambda: of_kind(events, "epoch")[-1]["lr"] == 0.0005)
+    assert wait_until(lambda: of_kind(events, "epoch")[-1]["lr"] == 0.0005)
     job.stop()
     thread.join(timeout=2)
     assert job._optimizer.param_groups[0]["lr"] == 0.0005
@@ -170,9 +154,9 @@ def test_learning_rate_changes_between_steps():
 
 def test_momentum_changes_live_for_sgd_with_momentum():
     job, events, thread = start_in_thread({**LONG, "optimizer": "momentum", "lr": 0.01})
-    assert wait_for(lambda: of_kind(events, "epoch"))
+    assert wait_until(lambda: of_kind(events, "epoch"))
     job.update({"momentum": 0.5})
-    assert wait_for(lambda: job._optimizer.param_groups[0]["momentum"] == 0.5)
+    assert wait_until(lambda: job._optimizer.param_groups[0]["momentum"] == 0.5)
     job.stop()
     thread.join(timeout=2)
 

@@ -1,13 +1,13 @@
 """Stepping a job one batch or one epoch at a time, and looking inside it while paused."""
 
-import threading
 import time
 
 import numpy as np
 import pytest
+from helpers import start_in_thread, wait_until
 from numpy.testing import assert_allclose, assert_array_equal
 
-from bpnet.engine import ConfigError, TrainingJob, parse_config
+from bpnet.engine import ConfigError
 
 # 64 points in batches of 16: four batches an epoch
 PAUSED = {
@@ -20,26 +20,9 @@ PAUSED = {
 }
 
 
-def start(config):
-    events: list[dict] = []
-    job = TrainingJob(parse_config(config))
-    thread = threading.Thread(target=job.run, args=(events.append,))
-    thread.start()
-    return job, events, thread
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    raise AssertionError("timed out")
-
-
 def paused_again(job, events, before):
     """Wait until a status after index ``before`` says paused (the step ended)."""
-    wait_for(
+    wait_until(
         lambda: any(e["event"] == "status" and e["state"] == "paused" for e in events[before:])
     )
 
@@ -61,8 +44,8 @@ def finish(job, thread):
 
 
 def test_a_job_started_paused_waits_before_its_first_batch():
-    job, events, thread = start(PAUSED)
-    wait_for(lambda: job.state == "paused")
+    job, events, thread = start_in_thread(PAUSED)
+    wait_until(lambda: job.state == "paused")
     time.sleep(0.2)
     assert of_kind(events, "epoch") == [] and of_kind(events, "progress") == []
     assert job.message == "paused before epoch 1"
@@ -70,8 +53,8 @@ def test_a_job_started_paused_waits_before_its_first_batch():
 
 
 def test_step_batch_trains_exactly_one_batch_then_pauses():
-    job, events, thread = start(PAUSED)
-    wait_for(lambda: job.state == "paused")
+    job, events, thread = start_in_thread(PAUSED)
+    wait_until(lambda: job.state == "paused")
     for expected in (1, 2, 3):
         before = len(events)
         weights = job.weights()
@@ -91,8 +74,8 @@ def test_step_batch_trains_exactly_one_batch_then_pauses():
 
 
 def test_step_epoch_finishes_the_epoch_then_pauses():
-    job, events, thread = start(PAUSED)
-    wait_for(lambda: job.state == "paused")
+    job, events, thread = start_in_thread(PAUSED)
+    wait_until(lambda: job.state == "paused")
     before = len(events)
     job.step("epoch")
     paused_again(job, events, before)
@@ -109,8 +92,8 @@ def test_step_epoch_finishes_the_epoch_then_pauses():
 
 
 def test_step_is_refused_while_running_and_for_an_unknown_unit():
-    job, events, thread = start({**PAUSED, "paused": False, "epochs": 100_000})
-    wait_for(lambda: of_kind(events, "epoch"))
+    job, events, thread = start_in_thread({**PAUSED, "paused": False, "epochs": 100_000})
+    wait_until(lambda: of_kind(events, "epoch"))
     with pytest.raises(ConfigError, match="only while the job is paused"):
         job.step("batch")
     with pytest.raises(ConfigError, match="unit must be batch or epoch") as error:
@@ -122,8 +105,8 @@ def test_step_is_refused_while_running_and_for_an_unknown_unit():
 
 
 def test_inspection_previews_the_very_update_the_next_step_makes():
-    job, events, thread = start({**PAUSED, "optimizer": "adam"})
-    wait_for(lambda: job.state == "paused")
+    job, events, thread = start_in_thread({**PAUSED, "optimizer": "adam"})
+    wait_until(lambda: job.state == "paused")
     step(job, events, "batch")  # Adam's moments are not empty any more
     report = job.inspect()
     assert (report["epoch"], report["batch"], report["batches"]) == (1, 1, 4)
@@ -146,8 +129,8 @@ def test_a_gradient_check_does_not_change_the_run():
     """Two jobs with one seed train identically, whether or not one was inspected."""
 
     def final_weights(inspected: bool):
-        job, _, thread = start({**PAUSED, "epochs": 2})
-        wait_for(lambda: job.state == "paused")
+        job, _, thread = start_in_thread({**PAUSED, "epochs": 2})
+        wait_until(lambda: job.state == "paused")
         if inspected:
             job.inspect()
             job.gradcheck(layer=1, k=5)

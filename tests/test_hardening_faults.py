@@ -26,6 +26,7 @@ import psutil
 import pytest
 import socketio as socketio_client
 import websocket
+from helpers import wait_until
 from live_server import Client, free_port, live_server
 
 import bpnet
@@ -101,17 +102,6 @@ def hang_up(client: Client) -> None:
     deadline = time.monotonic() + 10
     while client.sio.connected and time.monotonic() < deadline:
         time.sleep(0.01)
-
-
-def wait_until(condition, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def _thread_cpu(process: psutil.Process) -> dict[int, float]:

@@ -16,10 +16,10 @@ import json
 import logging
 import math
 import os
-import time
 
 import hypothesis
 import pytest
+from helpers import wait_until
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -519,13 +519,6 @@ def test_one_job_per_client_a_second_start_replaces_the_first(app, client, quiet
     assert client.emit("status", callback=True)["job"] == second
     stop_if_started(client, {"ok": True, "job": second})
     wait_until(lambda: jobs.running() == 0)
-
-
-def wait_until(condition, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_jobs_per_server_are_capped(app, client, quiet_log):

@@ -11,6 +11,7 @@ import threading
 import time
 
 import pytest
+from helpers import wait_until
 
 from bpnet.engine import TrainingJob, tasks
 from webapp import create_app, jobs, socketio, wire
@@ -33,14 +34,6 @@ def app():
 def received(client, into: list) -> list:
     into.extend((m["name"], m["args"][0]) for m in client.get_received())
     return into
-
-
-def wait_for(condition, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-    return value
 
 
 def test_a_config_over_the_budget_is_refused_naming_the_product(app):
@@ -79,7 +72,7 @@ def test_a_closed_tabs_job_counts_until_its_thread_has_ended(app, monkeypatch):
                     "field": None}  # fmt: skip
     stubborn.release.set()
     jobs_ = app.extensions["bpnet_jobs"]
-    wait_for(lambda: jobs_.running() == 0, what="the thread to end")
+    wait_until(lambda: jobs_.running() == 0, what="the thread to end")
     assert second.emit("start", SMALL, callback=True)["ok"]
     second.disconnect()
 
@@ -93,7 +86,7 @@ def test_a_restart_waits_for_the_tabs_previous_job_or_is_refused(app, monkeypatc
     assert again["ok"] is False and "previous job is still stopping" in again["error"]
     assert app.extensions["bpnet_jobs"].running() == 1  # never two jobs for one tab
     stubborn.release.set()
-    wait_for(lambda: app.extensions["bpnet_jobs"].running() == 0, what="the thread to end")
+    wait_until(lambda: app.extensions["bpnet_jobs"].running() == 0, what="the thread to end")
     assert client.emit("start", SMALL, callback=True)["ok"]
     client.disconnect()
 
@@ -111,11 +104,11 @@ def test_a_stop_during_a_long_evaluation_ends_the_job_without_finishing_it(app):
     client = socketio.test_client(app)
     events: list = []
     assert client.emit("start", HEAVY_EVAL, callback=True)["ok"]
-    wait_for(lambda: _last_status(received(client, events)).get("message") == "training",
+    wait_until(lambda: _last_status(received(client, events)).get("message") == "training",
              what="training to begin")  # fmt: skip
     time.sleep(0.5)  # inside the first evaluation: 100,000 points through 5 M parameters
     assert client.emit("stop", callback=True)["ok"]
-    wait_for(lambda: _last_status(received(client, events)).get("state") == "stopped",
+    wait_until(lambda: _last_status(received(client, events)).get("state") == "stopped",
              what="stopped")  # fmt: skip
     # Without stop checks between evaluation chunks, the evaluation would have run to its
     # end and sent its epoch before the job noticed the stop.
@@ -140,7 +133,7 @@ def test_non_finite_values_never_reach_the_wire(app, monkeypatch):
     client = socketio.test_client(app)
     events: list = []
     assert client.emit("start", {**SMALL, "epochs": 3}, callback=True)["ok"]
-    wait_for(lambda: _last_status(received(client, events)).get("state") == "failed",
+    wait_until(lambda: _last_status(received(client, events)).get("state") == "failed",
              what="failed")  # fmt: skip
     assert "overflowed" in _last_status(events)["message"]
     assert client.is_connected()  # the tab is told; its connection is not dropped
