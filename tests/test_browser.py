@@ -193,7 +193,9 @@ def test_the_live_note_shows_the_lr_the_job_reports_and_clears_when_it_ends(brow
 
 def draw_stroke(page: Page, points: list[tuple[float, float]]) -> None:
     """Press the mouse at the first point (fractions of the canvas) and move through the rest."""
-    box = page.page.locator("#draw-canvas").bounding_box()
+    canvas = page.page.locator("#draw-canvas")
+    canvas.scroll_into_view_if_needed()  # as a user would: mouse events land only on screen
+    box = canvas.bounding_box()
     at = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
     page.page.mouse.move(*at[0])
     page.page.mouse.down()

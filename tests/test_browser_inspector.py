@@ -7,6 +7,7 @@ from browser import SCREENSHOTS, Page, browser, server  # noqa: F401 (fixtures)
 
 
 def paused_at(page: Page, text: str) -> None:
+    text = text.removeprefix("paused ")  # the page shows "paused — before epoch 1"
     page.wait_for(
         "window.bpnet.state === 'paused' && "
         f"document.getElementById('status-message').textContent.includes({text!r})"

@@ -202,7 +202,7 @@ def test_rapid_starts_on_one_socket_never_train_two_jobs_at_once():
         assert all(a["ok"] or "still" in a["error"] or "busy" in a["error"] for a in answers)
         other = RawSocket(url)
         busy = other.call("start", LONG)  # the one slot is taken by tab's latest job
-        assert busy["ok"] is False and busy["error"].startswith("server busy: 1 jobs")
+        assert busy["ok"] is False and busy["error"].startswith("server busy: 1 job ")
         tab.hang_up()
         other.hang_up()
         baseline = psutil.Process(process.pid)

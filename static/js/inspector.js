@@ -6,7 +6,7 @@
 import { $, bpnet } from "./state.js";
 import { request, socket } from "./connection.js";
 import { refused } from "./form.js";
-import { baseLayout, fmt, newPlot } from "./plots.js";
+import { baseLayout, emptyLayout, fmt, newPlot } from "./plots.js";
 
 const HISTOGRAMS = [
   ["activation", "activations", "#1f77b4"],
@@ -133,7 +133,7 @@ export function instruments() {
   if (!$("#inspector")) return;
   $("#histograms").replaceChildren(...HISTOGRAMS.map(([key]) =>
     Object.assign(document.createElement("div"), { id: `histogram-${key}`, className: "plot" })));
-  for (const [key] of HISTOGRAMS) newPlot(`histogram-${key}`, [], baseLayout({ xaxis: { visible: false }, yaxis: { visible: false } }));
+  for (const [key, title] of HISTOGRAMS) newPlot(`histogram-${key}`, [], emptyLayout(`${title}: press Inspect while paused`));
   $("#inspect").addEventListener("click", inspect);
   $("#gradcheck").addEventListener("click", gradcheck);
   $("#inspect-layer").addEventListener("change", () => inspected && inspect());
