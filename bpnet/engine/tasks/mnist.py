@@ -71,6 +71,8 @@ class MnistConfig(TrainingConfig):
 
 
 UNIT_IMAGES = 16  # first-layer units drawn as 28×28 weight images
+# a convolution unfolds each image 25-fold: the cnn is evaluated this many images at a time
+CNN_EVAL_ROWS = 500
 
 
 class MnistTask(Task):
@@ -145,8 +147,7 @@ class MnistTask(Task):
         }
 
     def evaluate(self, model, epoch):
-        # a convolution unfolds each image 25-fold: smaller chunks keep that in bounds
-        rows = 500 if self.config.architecture == "cnn" else None  # None: sized by the network
+        rows = CNN_EVAL_ROWS if self.config.architecture == "cnn" else None  # None: by network
         logits = forward_in_chunks(model, self._shaped(self.x_val), self.between_chunks, rows)
         val_loss = self.criterion(logits, self.y_val)
         probs = nn.Softmax(dim=1)(logits)
