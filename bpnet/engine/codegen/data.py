@@ -12,7 +12,6 @@ from ...datasets import planar
 from ..config import TrainingConfig
 from ..tasks import Task, function_data_call
 from ..tasks.classify import train_fraction
-from ..tasks.mnist import CNN_EVAL_ROWS
 
 ALL_ROWS = "indices = np.arange(len(x_train))"
 
@@ -59,7 +58,7 @@ def _mnist(config, task) -> dict:
     return {
         "imports": "from bpnet.datasets import load_dataset",
         "load": load,
-        "eval_rows": CNN_EVAL_ROWS if config.architecture == "cnn" else None,
+        "eval_rows": task.eval_rows,
     }
 
 

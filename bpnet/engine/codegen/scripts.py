@@ -72,7 +72,7 @@ def _bpnet_val(rows: int | None) -> str:
     if rows is None:
         return "    val_loss = criterion(model(x_val), y_val)\n"
     return (
-        f"    # {rows} rows at a time: a convolution unfolds each image many times over\n"
+        f"    # {rows} images at a time: a convolution unfolds each image many times over\n"
         f"    logits = [model(x_val[i : i + {rows}]) for i in range(0, len(x_val), {rows})]\n"
         "    val_loss = criterion(np.concatenate(logits), y_val)\n"
     )

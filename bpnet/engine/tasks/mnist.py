@@ -17,7 +17,7 @@ from ... import nn
 from ...data import DataLoader
 from ...datasets import CLASS_NAMES, DATASETS, available_datasets, load_dataset
 from ...errors import ConfigError
-from .. import mnist_report
+from .. import budget, mnist_report
 from ..config import Hidden, LearningRate, TrainingConfig
 from ..networks import build_cnn
 from ..registry import (
@@ -71,8 +71,6 @@ class MnistConfig(TrainingConfig):
 
 
 UNIT_IMAGES = 16  # first-layer units drawn as 28×28 weight images
-# a convolution unfolds each image 25-fold: the cnn is evaluated this many images at a time
-CNN_EVAL_ROWS = 500
 
 
 class MnistTask(Task):
@@ -99,6 +97,9 @@ class MnistTask(Task):
             indices, batch_size=config.batch_size, shuffle=True, generator=self.rng_shuffle
         )
         self.criterion = nn.CrossEntropyLoss()
+        # a convolution unfolds each image 25-fold: its evaluation chunks are sized by the
+        # budget's trace of the network (an mlp's by its parameters: None)
+        self.eval_rows = budget.cost(config).eval_rows if config.architecture == "cnn" else None
 
     @property
     def chance_accuracy(self) -> float:
@@ -147,8 +148,9 @@ class MnistTask(Task):
         }
 
     def evaluate(self, model, epoch):
-        rows = CNN_EVAL_ROWS if self.config.architecture == "cnn" else None  # None: by network
-        logits = forward_in_chunks(model, self._shaped(self.x_val), self.between_chunks, rows)
+        logits = forward_in_chunks(
+            model, self._shaped(self.x_val), self.between_chunks, self.eval_rows
+        )
         val_loss = self.criterion(logits, self.y_val)
         probs = nn.Softmax(dim=1)(logits)
         predictions = probs.argmax(axis=1)
