@@ -4,10 +4,10 @@ default, so the document cannot drift from the code as the pages' copies once di
 import json
 import re
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from helpers import QuietSocketIO, start_in_thread, wait_until
 
 from bpnet.engine import TASKS, TrainingJob, defaults, parse_config
 from bpnet.engine.config import TrainingConfig
@@ -83,24 +83,12 @@ def test_the_classify_table_has_every_field_its_choices_and_defaults():
 # --- what hardening added: the messages the doc quotes are the ones the server sends ---
 
 
-class _Wire:
-    """The part of Flask-SocketIO the job manager uses: threads, and emits to nowhere."""
-
-    def start_background_task(self, target, *args):
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        thread.start()
-        return thread
-
-    def emit(self, *args, **kwargs):
-        pass
-
-
 PAUSED = {"task": "curve", "epochs": 10, "hidden": [4], "n_train": 16, "paused": True}
 
 
 @pytest.mark.parametrize("running", [1, 2])
 def test_the_busy_refusal_is_worded_as_documented(running):
-    manager = JobManager(_Wire(), max_jobs=running)
+    manager = JobManager(QuietSocketIO(), max_jobs=running)
     try:
         for tab in range(running):
             manager.start(f"tab-{tab}", parse_config(PAUSED))
@@ -120,7 +108,7 @@ def test_a_start_while_the_previous_job_stops_is_refused_as_documented(monkeypat
 
     monkeypatch.setattr(TrainingJob, "run", stubborn)
     monkeypatch.setattr(jobs, "REPLACE_WAIT", 0.0)
-    manager = JobManager(_Wire(), max_jobs=4)
+    manager = JobManager(QuietSocketIO(), max_jobs=4)
     try:
         manager.start("tab", parse_config(PAUSED))
         with pytest.raises(ServerBusy) as refused:
@@ -132,12 +120,8 @@ def test_a_start_while_the_previous_job_stops_is_refused_as_documented(monkeypat
 
 
 def test_a_stopped_message_names_the_epoch_and_the_reason_as_documented():
-    job = TrainingJob(parse_config({**PAUSED, "paused": False, "epochs": 100_000}))
-    thread = threading.Thread(target=job.run, args=(lambda event: None,))
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not job.history.snapshot()["epoch"] and time.monotonic() < deadline:
-        time.sleep(0.01)
+    job, _, thread = start_in_thread({**PAUSED, "paused": False, "epochs": 100_000})
+    wait_until(lambda: job.history.snapshot()["epoch"], what="a first epoch")
     job.stop("the server is shutting down")
     thread.join(30)
     assert re.fullmatch(r"stopped after epoch \d+: the server is shutting down", job.message)

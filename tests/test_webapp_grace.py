@@ -5,9 +5,8 @@ The timers are replaced by ones the test fires by hand, so each interleaving is 
 moment later, which is the case these tests reproduce.
 """
 
-import threading
-
 import pytest
+from helpers import QuietSocketIO
 
 import webapp.grace
 from bpnet.engine import parse_config
@@ -38,19 +37,6 @@ class HandTimer:
         self.function(*self.args)
 
 
-class Wire:
-    """The part of Flask-SocketIO the manager uses: background threads, and emits that go
-    nowhere (no tab is listening in these tests)."""
-
-    def start_background_task(self, target, *args):
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        thread.start()
-        return thread
-
-    def emit(self, *args, **kwargs):
-        pass
-
-
 def stops_of(job) -> list[str]:
     """Record every ``job.stop(reason)`` the manager makes (then stop as usual)."""
     calls, stop = [], job.stop
@@ -62,7 +48,7 @@ def stops_of(job) -> list[str]:
 def manager(monkeypatch):
     monkeypatch.setattr(webapp.grace.threading, "Timer", HandTimer)
     HandTimer.made.clear()
-    manager = JobManager(Wire(), max_jobs=4, grace=60.0)
+    manager = JobManager(QuietSocketIO(), max_jobs=4, grace=60.0)
     yield manager
     manager.stop_all(wait=5.0)
 

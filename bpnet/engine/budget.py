@@ -23,6 +23,7 @@ STEP_WORK = 2**30  # multiply-adds in one step's forward pass: batch_size x para
 CNN_STEP_WORK = 2**27
 EVAL_CHUNK_WORK = 2**28  # multiply-adds per evaluation chunk, between two stop checks
 MAX_EVAL_CHUNK = 2048  # rows per evaluation chunk at most
+EVAL_SHARE = 4  # the CNN's evaluation chunk plans a quarter of the memory budget
 IMAGE_SIDE = 28  # every MNIST-like data set here is 28 x 28 grey pixels
 IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 FLOAT_BYTES = 4  # float32
@@ -162,8 +163,10 @@ def cnn_cost(config) -> Cost:
     trace = _cnn_trace(tuple(config.channels), len(CLASS_NAMES[config.dataset]))
     parameters, work, train_floats, eval_floats = trace
     arrays = 3 + STATE_ARRAYS[config.optimizer]
-    # the evaluation's chunks: quick between stop checks, and within the same budget
-    eval_rows = min(eval_chunk_rows(work), max(1, MEMORY_BUDGET // (eval_floats * FLOAT_BYTES)))
+    # the evaluation's chunks: quick between stop checks, and small, because the last
+    # step's saved arrays are still held while evaluating (measured: docs/load.md)
+    eval_bytes = eval_floats * FLOAT_BYTES
+    eval_rows = min(eval_chunk_rows(work), max(1, MEMORY_BUDGET // EVAL_SHARE // eval_bytes))
     return Cost(
         None, parameters, parameters * arrays * FLOAT_BYTES,
         config.batch_size * train_floats * FLOAT_BYTES, 0, work=work, eval_rows=eval_rows,
