@@ -38,6 +38,15 @@ def test_a_cnn_batch_over_the_step_work_is_refused_with_the_largest_allowed():
     assert error.field == "batch_size"
     assert "batch_size × multiply-adds per image is too large" in error.message
     assert "With channels [32, 32] use batch_size" in error.message
+    largest = int(re.search(r"use batch_size ([\d,]+) or less", error.message).group(1))
+    assert (
+        largest
+        == budget.CNN_STEP_WORK
+        // budget.cost(parse_config({**CNN, "channels": [32, 32], "batch_size": 1})).work
+    )
+    parse_config({**CNN, "channels": [32, 32], "batch_size": largest})  # allowed
+    with pytest.raises(ConfigError):
+        parse_config({**CNN, "channels": [32, 32], "batch_size": largest + 1})
 
 
 def test_a_cnn_batch_over_the_memory_budget_is_refused_with_the_largest_allowed():
