@@ -200,3 +200,16 @@ def start_in_thread(config: dict):
     thread = threading.Thread(target=job.run, args=(events.append,))
     thread.start()
     return job, events, thread
+
+
+class QuietSocketIO:
+    """The part of Flask-SocketIO a ``webapp.jobs.JobManager`` uses, for tests that drive
+    the manager directly: background tasks in threads, and emits that go nowhere."""
+
+    def start_background_task(self, target, *args):
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        return thread
+
+    def emit(self, *args, **kwargs):
+        pass

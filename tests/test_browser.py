@@ -6,6 +6,7 @@ import math
 import time
 from urllib.request import urlopen
 
+import pytest
 from browser import Page, browser, server  # noqa: F401 (fixtures)
 
 import bpnet
@@ -439,5 +440,24 @@ def test_show_code_offers_the_bpnet_script_and_its_pytorch_twin(browser, server)
     page.page.click("#code-panel [data-tab=torch]")
     assert "import torch" in page.js("document.getElementById('code-text').textContent")
     assert page.js("document.getElementById('code-download').download") == "torch_curve.py"
+    page.check_clean()
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "value", "written"),
+    [
+        ("/classify", "regularization", "l2", "Penalized(nn.CrossEntropyLoss(), weights, 'l2'"),
+        ("/mnist", "architecture", "cnn", "nn.Conv2d(1, 8, kernel_size=(5, 5)"),
+    ],
+)
+def test_show_code_covers_classify_penalties_and_the_cnn(
+    browser, server, path, field, value, written
+):
+    page = Page(browser, server + path)
+    page.page.select_option(f"#{field}", value)
+    page.page.click("#show-code")
+    page.wait_for("document.getElementById('code-panel').open")
+    assert written in page.js("document.getElementById('code-text').textContent")
     page.check_clean()
     page.close()

@@ -232,3 +232,13 @@ def test_code_answers_with_both_scripts_for_a_valid_config_only(client):
     assert ack["filenames"] == {"bpnet": "bpnet_curve.py", "torch": "torch_curve.py"}
     ack = client.emit("code", {"task": "curve", "expression": "__import__('os')"}, callback=True)
     assert ack["ok"] is False and ack["field"] == "expression"
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"task": "classify", "regularization": "l1"}, {"task": "mnist", "architecture": "cnn"}],
+)
+def test_code_is_written_for_classify_and_for_the_cnn(client, config):
+    ack = client.emit("code", config, callback=True)
+    assert ack["ok"], ack
+    assert "model.backward(criterion.backward())" in ack["bpnet"] and "import torch" in ack["torch"]

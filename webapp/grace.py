@@ -8,6 +8,7 @@ the next event that is delivered, so a page sees every epoch.
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 
@@ -45,26 +46,40 @@ def _joined(first: dict | None, second: dict | None) -> dict | None:
 
 
 class Grace:
-    """Detached jobs waiting for their page: each is stopped when its timer runs out."""
+    """Detached jobs waiting for their page: each is stopped when its timer runs out.
+
+    Each grace period has its own token. A timer whose wait has ended runs even if it is
+    cancelled a moment later (its callback may be waiting for the manager's lock while an
+    ``attach`` runs), so ``expire`` is called with the token and must ``claim`` it: a late
+    timer of an earlier period then finds its token gone and ends nothing. Callers hold
+    the manager's lock around every method."""
 
     def __init__(self, seconds: float, expire):
         self.seconds = seconds
-        self._expire = expire  # called with the job id when its grace ends
-        self._timers: dict[str, threading.Timer] = {}
+        self._expire = expire  # called with (job id, token) when a grace period ends
+        self._timers: dict[str, tuple[threading.Timer, int]] = {}
+        self._tokens = itertools.count()
 
     def start(self, job_id: str) -> None:
-        timer = threading.Timer(self.seconds, self._expire, args=(job_id,))
+        self.cancel(job_id)  # one grace period per job at a time
+        token = next(self._tokens)
+        timer = threading.Timer(self.seconds, self._expire, args=(job_id, token))
         timer.daemon = True
-        self._timers[job_id] = timer
+        self._timers[job_id] = (timer, token)
         timer.start()
 
-    def cancel(self, job_id: str) -> None:
-        timer = self._timers.pop(job_id, None)
-        if timer is not None:
-            timer.cancel()
+    def claim(self, job_id: str, token: int) -> bool:
+        """True (and the period is over) if ``token`` is the job's current grace period."""
+        entry = self._timers.get(job_id)
+        if entry is None or entry[1] != token:
+            return False
+        del self._timers[job_id]
+        return True
 
-    def forget(self, job_id: str) -> None:
-        self._timers.pop(job_id, None)
+    def cancel(self, job_id: str) -> None:
+        entry = self._timers.pop(job_id, None)
+        if entry is not None:
+            entry[0].cancel()
 
     def cancel_all(self) -> None:
         for job_id in list(self._timers):

@@ -168,11 +168,12 @@ class JobManager:
             dataset = route.dataset
         return job, dataset, history, (None if previous == sid else previous)
 
-    def _expire(self, job_id: str) -> None:
+    def _expire(self, job_id: str, token: int) -> None:
         """The grace period ran out and no page attached: stop the job as a closed tab's."""
         with self._lock:
+            if not self._grace.claim(job_id, token):
+                return  # a page attached meanwhile; a later grace period has its own timer
             job = self._detached.pop(job_id, None)
-            self._grace.forget(job_id)
             if job is not None:
                 self._routes.pop(job_id, None)
         if job is not None:

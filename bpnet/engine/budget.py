@@ -8,15 +8,24 @@ large; docs/load.md has the measured peaks they keep every job under.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..errors import ConfigError
 
 MEMORY_BUDGET = 200 * 2**20  # bytes one job may plan to allocate (measured peak < 300 MB)
 STEP_WORK = 2**30  # multiply-adds in one step's forward pass: batch_size x parameters
+# The CNN's convolutions (numpy im2col and col2im around small products) take several
+# times an MLP's time per multiply-add: a lower cap keeps its steps, and so its stops,
+# under 0.5 s (docs/load.md has the measured figures)
+CNN_STEP_WORK = 2**27
 EVAL_CHUNK_WORK = 2**28  # multiply-adds per evaluation chunk, between two stop checks
 MAX_EVAL_CHUNK = 2048  # rows per evaluation chunk at most
-IMAGE_PIXELS = 28 * 28  # every MNIST-like data set here is 28 x 28 grey pixels
+EVAL_SHARE = 4  # the CNN's evaluation chunk plans a quarter of the memory budget
+IMAGE_SIDE = 28  # every MNIST-like data set here is 28 x 28 grey pixels
+IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 FLOAT_BYTES = 4  # float32
 # Bytes per sampled point and coordinate: float64 points, float32 normalised copies,
 # and the Python floats and JSON text of the ``dataset`` event.
@@ -31,13 +40,17 @@ ACTIVATION_ARRAYS = 3
 
 @dataclass(frozen=True)
 class Cost:
-    """A config's planned cost. ``sizes``: layer widths, input to output."""
+    """A config's planned cost. ``sizes``: layer widths, input to output (None for the
+    CNN); ``work``: multiply-adds of one example's forward pass (an MLP's parameters);
+    ``eval_rows``: examples per evaluation chunk."""
 
-    sizes: tuple[int, ...]
+    sizes: tuple[int, ...] | None
     parameters: int
     parameter_bytes: int
     activation_bytes: int
     data_bytes: int
+    work: int
+    eval_rows: int
 
     @property
     def total_bytes(self) -> int:
@@ -65,11 +78,11 @@ def parameter_count(sizes) -> int:
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
-def cost(config) -> Cost | None:
-    """The memory a job with ``config`` plans to allocate, by kind (None: not an MLP)."""
+def cost(config) -> Cost:
+    """The memory a job with ``config`` plans to allocate, by kind, and its work."""
     sizes = layer_sizes(config)
     if sizes is None:
-        return None
+        return cnn_cost(config)
     parameters = parameter_count(sizes)
     arrays = 3 + STATE_ARRAYS[config.optimizer]
     activations = config.batch_size * sum(sizes) * ACTIVATION_ARRAYS * FLOAT_BYTES
@@ -79,7 +92,10 @@ def cost(config) -> Cost | None:
         coordinates = sizes[0] + 1  # the inputs and the target
         grid_points = config.grid ** sizes[0]  # a curve's line, a surface's square
         data = (config.n_train + config.n_val + grid_points) * coordinates * POINT_BYTES
-    return Cost(sizes, parameters, parameters * arrays * FLOAT_BYTES, activations, data)
+    return Cost(
+        sizes, parameters, parameters * arrays * FLOAT_BYTES, activations, data,
+        work=parameters, eval_rows=eval_chunk_rows(parameters),
+    )  # fmt: skip
 
 
 def check(config) -> None:
@@ -89,41 +105,99 @@ def check(config) -> None:
         ConfigError: naming the field to change and the product of fields that is too large.
     """
     planned = cost(config)
-    if planned is None:
-        return
-    work = config.batch_size * planned.parameters
-    if work > STEP_WORK:
-        largest = max(1, STEP_WORK // planned.parameters)
+    work = config.batch_size * planned.work
+    limit = STEP_WORK if planned.sizes is not None else CNN_STEP_WORK
+    if work > limit:
+        largest = max(1, limit // planned.work)
+        if planned.sizes is None:
+            what, network, smaller = "multiply-adds per image", "channels", "channels [8, 16]"
+        else:
+            what, network, smaller = "parameters", "hidden", "hidden [256, 128]"
         raise ConfigError(
             "batch_size",
-            f"batch_size × parameters is too large: {config.batch_size:,} × "
-            f"{planned.parameters:,} = {work:,} multiply-adds per step; at most {STEP_WORK:,} "
-            f"are allowed. With hidden {list(config.hidden)} use batch_size {largest:,} or "
-            f"less, or a smaller network (e.g. hidden [256, 128])",
+            f"batch_size × {what} is too large: {config.batch_size:,} × "
+            f"{planned.work:,} = {work:,} multiply-adds per step; at most {limit:,} "
+            f"are allowed. With {network} {list(getattr(config, network))} use batch_size "
+            f"{largest:,} or less, or a smaller network (e.g. {smaller})",
         )
     if planned.total_bytes <= MEMORY_BUDGET:
         return
     mib, budget = planned.total_bytes / 2**20, MEMORY_BUDGET / 2**20
+    network = "hidden" if planned.sizes is not None else "channels"
+    per_example = planned.activation_bytes // (config.batch_size * FLOAT_BYTES)
     kinds = {
-        "hidden": (
+        network: (
             planned.parameter_bytes,
             f"parameters × optimizer state ({planned.parameters:,} parameters with "
             f"{config.optimizer})",
         ),
         "batch_size": (
             planned.activation_bytes,
-            f"batch_size × layer widths ({config.batch_size:,} × {sum(planned.sizes):,})",
+            f"batch_size × activations per example ({config.batch_size:,} × "
+            f"{per_example:,} numbers)",
         ),
         "n_train": (planned.data_bytes, "the sampled points (n_train + n_val + grid points)"),
     }
     field, (_, what) = max(kinds.items(), key=lambda item: item[1][0])
+    largest = ""
+    if field == "batch_size":
+        spare = MEMORY_BUDGET - planned.parameter_bytes - planned.data_bytes
+        largest = f" (at most {max(1, spare // (per_example * FLOAT_BYTES)):,} here)"
     raise ConfigError(
         field,
         f"{field}: this job would need about {mib:,.0f} MB, mostly for {what}; one job may "
-        f"use {budget:,.0f} MB. Make {field} smaller",
+        f"use {budget:,.0f} MB. Make {field} smaller{largest}",
     )
 
 
 def eval_chunk_rows(parameters: int) -> int:
     """Rows per evaluation chunk, so that one chunk is quick and its activations small."""
     return max(1, min(MAX_EVAL_CHUNK, EVAL_CHUNK_WORK // max(parameters, 1)))
+
+
+def cnn_cost(config) -> Cost:
+    """MNIST's CNN: the network is built once for one image (cheap), and each layer's
+    output size, each convolution's patch matrix and multiply-adds are read off it."""
+    from ..datasets import CLASS_NAMES  # only MNIST needs it; keeps this module light
+
+    trace = _cnn_trace(tuple(config.channels), len(CLASS_NAMES[config.dataset]))
+    parameters, work, train_floats, eval_floats = trace
+    arrays = 3 + STATE_ARRAYS[config.optimizer]
+    # the evaluation's chunks: quick between stop checks, and small, because the last
+    # step's saved arrays are still held while evaluating (measured: docs/load.md)
+    eval_bytes = eval_floats * FLOAT_BYTES
+    eval_rows = min(eval_chunk_rows(work), max(1, MEMORY_BUDGET // EVAL_SHARE // eval_bytes))
+    return Cost(
+        None, parameters, parameters * arrays * FLOAT_BYTES,
+        config.batch_size * train_floats * FLOAT_BYTES, 0, work=work, eval_rows=eval_rows,
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _cnn_trace(channels: tuple[int, int], classes: int) -> tuple[int, int, int, int]:
+    """(parameters, multiply-adds, floats a training step holds, floats an evaluation holds)
+    per image, by running ``build_cnn`` on one blank image."""
+    from .. import nn  # only the CNN's cost needs the layers
+    from .networks import build_cnn
+
+    model = build_cnn(list(channels), nn.ReLU, classes, np.random.default_rng(0))
+    x = np.zeros((1, 1, IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
+    parameters = sum(p.data.size for p in model.parameters())
+    work, train, evaluation = 0, 0, x.size
+    for layer in model:
+        y = layer(x)
+        # kept for backward (input or output), the output, and the gradient passed back
+        train += ACTIVATION_ARRAYS * y.size
+        evaluation += y.size
+        if isinstance(layer, nn.Conv2d):
+            pixels = y[0, 0].size
+            patches = layer.weight.data[0].size * pixels  # the im2col matrix, K × P
+            (pad_h, pad_w), (_, c, h, w) = layer.padding, x.shape
+            padded = c * (h + 2 * pad_h) * (w + 2 * pad_w)
+            train += 2 * patches + 2 * padded  # patches and their gradient; padded x and dx
+            evaluation += patches + padded
+            work += layer.weight.data.size * pixels
+        elif isinstance(layer, nn.Linear):
+            work += layer.weight.data.size
+        x = y
+    return parameters, work, train, evaluation

@@ -83,6 +83,29 @@ class ClassifyConfig(TrainingConfig):
         return self
 
 
+def user_points(points: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """The user's ``[x, y, label]`` triples as points (n, 2) float64 and labels (n,) int64."""
+    array = np.asarray(points, dtype=np.float64)
+    return array[:, :2], array[:, 2].astype(np.int64)
+
+
+def train_fraction(config: ClassifyConfig) -> float:
+    """The share of the points ``planar.split`` keeps for training (``train_ratio`` is in %)."""
+    return config.train_ratio / 100
+
+
+def classify_data(config: ClassifyConfig) -> tuple[tuple, tuple]:
+    """``((train_points, train_labels), (val_points, val_labels))`` for ``config``: the set
+    drawn and split with one generator seeded by ``config.seed``, so the same config always
+    gives the same points. The page's generated code writes these same calls out."""
+    rng = np.random.default_rng(config.seed)
+    if config.dataset == "points":
+        points, labels = user_points(config.points)
+    else:
+        points, labels = planar.GENERATORS[config.dataset](config.n_samples, config.noise, rng)
+    return planar.split(points, labels, train_fraction(config), rng)
+
+
 class ClassifyTask(Task):
     """Cross-entropy on two logits, optionally with an L1 or L2 penalty on the weights."""
 
@@ -90,13 +113,7 @@ class ClassifyTask(Task):
 
     def __init__(self, config: ClassifyConfig):
         super().__init__(config)
-        rng = np.random.default_rng(config.seed)
-        if config.dataset == "points":
-            array = np.asarray(config.points, dtype=np.float64)
-            points, labels = array[:, :2], array[:, 2].astype(np.int64)
-        else:
-            points, labels = planar.GENERATORS[config.dataset](config.n_samples, config.noise, rng)
-        self.train, self.val = planar.split(points, labels, config.train_ratio / 100, rng)
+        self.train, self.val = classify_data(config)
         self.x_train = planar.features(self.train[0], config.features)
         self.x_val = planar.features(self.val[0], config.features)
         self.boundary_inputs = planar.features(planar.grid(config.grid), config.features)

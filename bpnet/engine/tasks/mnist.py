@@ -17,7 +17,7 @@ from ... import nn
 from ...data import DataLoader
 from ...datasets import CLASS_NAMES, DATASETS, available_datasets, load_dataset
 from ...errors import ConfigError
-from .. import mnist_report
+from .. import budget, mnist_report
 from ..config import Hidden, LearningRate, TrainingConfig
 from ..networks import build_cnn
 from ..registry import (
@@ -97,6 +97,9 @@ class MnistTask(Task):
             indices, batch_size=config.batch_size, shuffle=True, generator=self.rng_shuffle
         )
         self.criterion = nn.CrossEntropyLoss()
+        # a convolution unfolds each image 25-fold: its evaluation chunks are sized by the
+        # budget's trace of the network (an mlp's by its parameters: None)
+        self.eval_rows = budget.cost(config).eval_rows if config.architecture == "cnn" else None
 
     @property
     def chance_accuracy(self) -> float:
@@ -145,9 +148,9 @@ class MnistTask(Task):
         }
 
     def evaluate(self, model, epoch):
-        # a convolution unfolds each image 25-fold: smaller chunks keep that in bounds
-        rows = 500 if self.config.architecture == "cnn" else None  # None: sized by the network
-        logits = forward_in_chunks(model, self._shaped(self.x_val), self.between_chunks, rows)
+        logits = forward_in_chunks(
+            model, self._shaped(self.x_val), self.between_chunks, self.eval_rows
+        )
         val_loss = self.criterion(logits, self.y_val)
         probs = nn.Softmax(dim=1)(logits)
         predictions = probs.argmax(axis=1)
