@@ -16,6 +16,8 @@ import signal
 import sys
 import time
 
+from threadpoolctl import threadpool_limits
+
 from . import create_app, logs, serving
 from .origins import host_names
 
@@ -83,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the token of the teacher's view at /class (default: a new one, printed at start)",
     )
     parser.add_argument(
+        "--blas-threads",
+        type=_positive(int),
+        default=1,
+        metavar="N",
+        help="threads numpy's matrix products may use (default 1: jobs run side by side, and "
+        "a job on a busy machine still stops within half a second)",
+    )
+    parser.add_argument(
         "--max-connections",
         type=_positive(int),
         default=serving.MAX_CONNECTIONS,
@@ -104,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logs.install()
+    # Every job is a thread of this process: BLAS threads on top would fight them for the
+    # cores, and one multi-threaded product on a loaded machine can take seconds, which is
+    # how long Stop would wait (measured in docs/load.md).
+    threadpool_limits(args.blas_threads, user_api="blas")
     if args.grace < 0:
         parser.error(f"--grace must be 0 or more seconds, got {args.grace:g}; e.g. --grace 60")
     try:
