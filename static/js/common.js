@@ -10,12 +10,11 @@ import { request, socket } from "./connection.js";
 import { fieldInputs, form, readConfig, refused, showBanner, watchExpression } from "./form.js";
 import { instruments } from "./inspector.js";
 import {
-  LAYER_COLOURS, LINEAR_AXIS, LOG_AXIS, TRAIN, VAL, baseLayout, decadeRange, emptyLayout, epochAxis, fmt, line,
-  newPlot, waitingLayout,
+  LAYER_COLOURS, LOG_AXIS, baseLayout, decadeRange, emptyLayout, epochAxis, fmt, line, newPlot, waitingLayout,
 } from "./plots.js";
-import { codePanel } from "./code_panel.js";
-import { Pins, TimeTravel, pinTraces } from "./runs.js";
-import { configValues, copyLink, difference, fillForm, formValues, restoreSettings, saveSettings } from "./settings.js";
+import { TimeTravel } from "./runs.js";
+import { addControls, drawLossChart, lossAxis, restoreForm, runTools } from "./run_tools.js";
+import { fillForm, formValues, saveSettings } from "./settings.js";
 
 // The pages import these from here; the modules above hold them by concept.
 export { $ } from "./state.js";
@@ -38,10 +37,7 @@ let trainDrawn = 0; // the last epoch on the training-loss line
 let attaching = null; // the job id an `attach` is on its way for
 let early = []; // its events that came before the answer
 let travel = null; // the time-travel slider (runs.js)
-let pins = null; // the pinned runs (runs.js)
 const jobKey = () => `bpnet.job.${page.task}`;
-
-const lossAxis = () => ($("#loss-log").checked ? LOG_AXIS : LINEAR_AXIS);
 
 /** The status message without saying the state twice: "stopped — after epoch 12". */
 function detail(state, message) {
@@ -261,40 +257,6 @@ function isCurrent(event) {
   return event.job === bpnet.jobId;
 }
 
-/** Set the loss chart up for a run of `epochs` (none: no job yet), pinned runs beside it. */
-function drawLossChart(epochs) {
-  const mode = epochs <= 60 ? "lines+markers" : "lines";
-  const lossTraces = [line("training", TRAIN, mode), line("validation (evaluated at the picture rate)", VAL, mode)];
-  const pinned = pinTraces(page.task, (pin) => difference(form, pin.settings));
-  const xaxis = epochs ? epochAxis(epochs) : { title: { text: "epoch" }, rangemode: "tozero" };
-  // Empty axes autorange to nonsense (-1…4): a note until the first epoch or a pin brings data.
-  const layout = epochs && !pinned.length ? waitingLayout() : baseLayout({ xaxis, yaxis: lossAxis() });
-  return Plotly.react("loss-plot", [...lossTraces, ...pinned], layout);
-}
-
-/** Pins changed: redraw their lines, keeping the live run's. */
-function redrawPins() {
-  const plot = $("#loss-plot");
-  if (!plot.data || plot.data.length < 2) return drawLossChart(0);
-  const count = plot.data.length;
-  if (count > 2) Plotly.deleteTraces(plot, [...Array(count - 2).keys()].map((i) => i + 2));
-  const pinned = pinTraces(page.task, (pin) => difference(form, pin.settings));
-  if (pinned.length) Plotly.addTraces(plot, pinned);
-  page.onPins?.();
-}
-
-function pinThisRun() {
-  const plot = $("#loss-plot");
-  const [train, val] = plot.data;
-  const picture = travel.latest();
-  const result = pins.add({
-    id: bpnet.jobId, config: bpnet.config, settings: bpnet.settings ?? configValues(form, bpnet.config),
-    train: { x: [...train.x], y: [...train.y] }, val: { x: [...val.x], y: [...val.y] },
-    picture: picture && page.pinPicture ? page.pinPicture(picture) : null,
-  });
-  if (!result.ok) showBanner("#error", result.error);
-}
-
 function onDataset(data) {
   if (!isCurrent(data)) return;
   Object.assign(bpnet, { jobId: data.job, epochs: [], lastEpoch: null, config: data.config });
@@ -367,37 +329,6 @@ function onDetached(event) {
   showBanner("#notice", `${event.message[0].toUpperCase()}${event.message.slice(1)}. Press Start to train here.`);
 }
 
-/** The buttons and links this module adds to the page's controls. */
-function addControls() {
-  const button = (id, text, title) => Object.assign(document.createElement("button"),
-    { type: "button", id, textContent: text, title });
-  const tools = document.createElement("div");
-  tools.className = "tools";
-  tools.append(
-    button("copy-link", "Copy link", "a link that opens this page with these settings"),
-    button("show-code", "Show code", "the Python script that reproduces these settings, in bpnet and PyTorch"),
-    button("pin", "Pin this run", "keep this run's losses to compare with the next ones (up to 5)"),
-  );
-  $(".buttons").after(tools);
-  const csv = Object.assign(document.createElement("a"),
-    { id: "download-history", className: "download", textContent: "history (.csv)", hidden: true,
-      title: "every epoch: train_loss, val_loss, val_accuracy, lr" });
-  $("#download").after(csv);
-}
-
-/** Put the settings from the link (or this browser's memory) into the form and check them. */
-async function restoreForm() {
-  const { problems, fromLink } = restoreSettings(form, page.task);
-  saveSettings(form, page.task);
-  $("#expression")?.dispatchEvent(new Event("input")); // the preset menu and the live check follow
-  for (const problem of problems) refused({ ok: false, ...problem });
-  if (!fromLink) return;
-  const { config } = readConfig(page.task);
-  const ack = config ? await request("validate", config) : { ok: true };
-  if (!ack.ok && problems.length) ack.error = `${problems.map((p) => p.error).join(" ")} ${ack.error}`;
-  refused(ack);
-}
-
 /** Wire a page: `handlers` = {task, mainPlot (the id the time-travel slider goes under),
  *  onDataset(data), drawPicture(epoch event), hasPicture(epoch event), onEpochs(batch) for
  *  other per-epoch charts, onProgress(update), and optionally pinPicture(event) -> what a pin
@@ -409,25 +340,7 @@ export function dashboard(handlers) {
   travel = new TimeTravel(page, "loss-plot");
   newPlot("loss-plot", [], emptyLayout());
   newPlot("grad-plot", [], emptyLayout());
-  pins = new Pins(page.task, (pin) => difference(form, pin.settings), redrawPins);
-  if (pins.list.children.length) drawLossChart(0);
-  form.addEventListener("change", () => {
-    saveSettings(form, page.task);
-    pins.relabel();
-    if (pins.list.children.length) redrawPins();
-  });
-  $("#copy-link").addEventListener("click", () => copyLink(form, page.task, (text) => showBanner("#notice", text)));
-  $("#pin").addEventListener("click", pinThisRun);
-  codePanel($("#show-code"), () => {
-    const { config, ...problem } = readConfig(page.task);
-    return config ? request("code", config) : Promise.resolve({ ok: false, ...problem });
-  }, refused);
-  $("#loss-log").addEventListener("change", () => {
-    // an empty chart keeps its note until the first epoch (see onDataset)
-    if (bpnet.epochs.length || pins.list.children.length) {
-      Plotly.relayout("loss-plot", { yaxis: { ...lossAxis(), autorange: true } });
-    }
-  });
+  runTools(page, travel);
   $("#start").addEventListener("click", start); // a button, not submit: Enter in lr must not restart
   form.addEventListener("input", ({ target }) =>
     fieldInputs(target.dataset.field ?? "").forEach((input) => input.classList.remove("invalid")));
