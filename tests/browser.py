@@ -1,13 +1,13 @@
-"""What the browser tests share: Debian's Chromium driven by Playwright, the real server
-on a free port, and a Page that records what it asked the network for and what it logged
-as errors. Test modules import the fixtures by name; without Chromium they are skipped."""
+"""What the browser tests share: Debian's Chromium driven by Playwright and a Page that
+records what it asked the network for and what it logged as errors (the real server on a
+free port is conftest.py's ``server``). Test modules import ``browser`` by name; without
+Chromium they are skipped."""
 
 import os
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from live_server import live_server
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
@@ -30,11 +30,6 @@ ARGS = [
     "--enable-unsafe-swiftshader",  # WebGL for the 3-D plots
 ]
 
-
-@pytest.fixture(scope="module")
-def server():
-    with live_server() as (url, _):
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ Helpers (the finite-difference checker, the torch mirror of a model) live in
 
 import numpy as np
 import pytest
+from live_server import Client, live_server
 
 import bpnet
 
@@ -29,3 +30,19 @@ def _seed_bpnet():
 def rng():
     """A fresh seeded generator for test data."""
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The URL of a ``python -m webapp`` started for the test module (live_server.py); a
+    module that needs other flags defines its own ``server``."""
+    with live_server() as (url, _):
+        yield url
+
+
+@pytest.fixture
+def client(server):
+    """A Socket.IO client of the module's server, closed after the test."""
+    client = Client(server)
+    yield client
+    client.close()

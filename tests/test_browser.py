@@ -6,7 +6,7 @@ docs/img/. The other pages have their own files (test_browser_*.py)."""
 import time
 from urllib.request import urlopen
 
-from browser import Page, browser, server  # noqa: F401 (fixtures)
+from browser import Page, browser  # noqa: F401 (fixtures)
 
 import bpnet
 from bpnet.engine import TASKS

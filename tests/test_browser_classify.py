@@ -3,7 +3,7 @@ network diagram shows every neuron."""
 
 import math
 
-from browser import Page, browser, server  # noqa: F401 (fixtures)
+from browser import Page, browser  # noqa: F401 (fixtures)
 
 
 def click_on_plane(page: Page, x: float, y: float, shift: bool = False) -> None:

@@ -1,7 +1,7 @@
 """The formula box in a real browser: a bad formula is shown once, inline, and Start is
 refused; a long paste says it was cut; a formula typed without spaces finds its preset."""
 
-from browser import Page, browser, server  # noqa: F401 (fixtures)
+from browser import Page, browser  # noqa: F401 (fixtures)
 
 
 def test_a_bad_expression_is_shown_once_inline_and_start_is_refused(browser, server):

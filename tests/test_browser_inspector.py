@@ -3,7 +3,7 @@ open the backprop inspector, run a gradient check, and screenshot it to docs/img
 
 import math
 
-from browser import SCREENSHOTS, Page, browser, server  # noqa: F401 (fixtures)
+from browser import SCREENSHOTS, Page, browser  # noqa: F401 (fixtures)
 
 
 def paused_at(page: Page, text: str) -> None:

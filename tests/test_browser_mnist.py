@@ -3,7 +3,7 @@ drawn with the mouse read by the tab's network, and a confusion-matrix cell open
 
 import time
 
-from browser import Page, browser, server  # noqa: F401 (fixtures)
+from browser import Page, browser  # noqa: F401 (fixtures)
 
 
 def test_mnist_page_shows_digits_with_guesses(browser, server):

@@ -3,7 +3,7 @@ every plot is at least 300 px wide, the controls are big enough to tap, and the 
 keeps the connection indicator in view. Full-page screenshots go to docs/img/*-phone.png."""
 
 import pytest
-from browser import PHONE, Page, browser, server  # noqa: F401 (fixtures)
+from browser import PHONE, Page, browser  # noqa: F401 (fixtures)
 
 # What a phone user relies on, measured in the page: horizontal overflow, plot widths,
 # controls smaller than a fingertip, and whether the connection indicator is on screen.

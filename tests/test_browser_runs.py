@@ -5,7 +5,7 @@ time-travel slider shows an earlier fit, and Show code offers the scripts."""
 import time
 
 import pytest
-from browser import Page, browser, server  # noqa: F401 (fixtures)
+from browser import Page, browser  # noqa: F401 (fixtures)
 
 SETUP = {"expression": "sin(3*x)", "hidden": "16,16", "activation": "relu", "lr": "0.005"}
 

@@ -3,7 +3,7 @@ and the connection (and the job) carry on."""
 
 import time
 
-from browser import Page, browser, server  # noqa: F401  (fixtures)
+from browser import Page, browser  # noqa: F401  (fixtures)
 
 
 def test_an_error_in_the_pages_own_handler_is_not_a_lost_connection(browser, server):  # noqa: F811

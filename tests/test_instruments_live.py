@@ -6,24 +6,10 @@ from urllib.request import urlopen
 
 import numpy as np
 import pytest
-from live_server import Client, live_server
 
 # 64 training points in batches of 16: four batches an epoch
 CURVE = {"task": "curve", "epochs": 50, "hidden": [16, 16], "n_train": 64, "batch_size": 16}
 HISTOGRAMS = {"activation", "activation_grad", "weight", "weight_grad", "update"}
-
-
-@pytest.fixture(scope="module")
-def server():
-    with live_server() as (url, _):
-        yield url
-
-
-@pytest.fixture
-def client(server):
-    client = Client(server)
-    yield client
-    client.close()
 
 
 def start_paused(client, **config):

@@ -8,7 +8,7 @@ import urllib.request
 
 import numpy as np
 import pytest
-from live_server import Client, live_server
+from live_server import Client
 
 import bpnet
 from bpnet.datasets import load_mnist, planar
@@ -20,19 +20,6 @@ JOBS = {
     "mnist": MNIST,
     "classify": {"task": "classify", "dataset": "xor", "epochs": 20, "grid": 20},
 }
-
-
-@pytest.fixture(scope="module")
-def server():
-    with live_server() as (url, _):
-        yield url
-
-
-@pytest.fixture
-def client(server):
-    client = Client(server)
-    yield client
-    client.close()
 
 
 def get(url: str) -> bytes:
