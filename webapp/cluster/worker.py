@@ -8,6 +8,7 @@ from web processes arrive on the job's control channel (``keys.control``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import subprocess
@@ -21,7 +22,7 @@ from rq import Queue, SimpleWorker
 
 from bpnet.engine import TrainingJob, parse_config
 
-from . import keys
+from . import keys, route
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ context = _Context()
 
 
 def run_job(job_id: str, config: dict) -> str:
-    """The RQ job: train ``config`` as job ``job_id``, reporting to the room ``job_id``."""
+    """The RQ job: train ``config`` as job ``job_id`` for the tab its record names."""
     r = context.redis
     if not r.set(keys.claim(job_id), context.name, nx=True, ex=keys.RECORD_TTL):
         return "cancelled"  # a web process stopped it before any worker took it
@@ -52,30 +53,36 @@ def run_job(job_id: str, config: dict) -> str:
     calls = r.pubsub(ignore_subscribe_messages=True)
     calls.subscribe(keys.control(job_id))  # before the job is seen running: no call is lost
     r.set(keys.alive(job_id), context.name, ex=keys.HEARTBEAT_TTL)
-    r.hset(keys.job(job_id), mapping={"worker": context.name, "started": time.time()})
+    pipe = r.pipeline()  # one transaction with attach's: the tab read here is current
+    pipe.hset(keys.job(job_id), mapping={"worker": context.name, "started": time.time()})
+    pipe.hmget(keys.job(job_id), "tab", "web", "grace", "away_since")
+    sid, web, grace, away_since = (x.decode() if x else "" for x in pipe.execute()[1])
+    tab = route.TabRoute(sid or None, web, float(grace or 0))
+    if not sid:
+        tab.away_since = float(away_since or time.time())  # its tab left while it was queued
     done = threading.Event()
     threads = [
-        threading.Thread(target=_heartbeat, args=(job, done), daemon=True),
-        threading.Thread(target=_answer_calls, args=(job, calls, done), daemon=True),
+        threading.Thread(target=_heartbeat, args=(job, tab, done), daemon=True),
+        threading.Thread(target=_answer_calls, args=(job, tab, calls, done), daemon=True),
     ]
     for thread in threads:
         thread.start()
     try:
-        return job.run(_Emitter(job_id))
+        return job.run(_Emitter(job, tab))
     finally:
         done.set()
         context.current = None
-        _leave_results(job)
         for thread in threads:
             thread.join(2.0)
 
 
 class _Emitter:
-    """``emit`` for the job: its events to the tab's room, and the job's record kept up to
-    date for the watchdog and the teacher's view. Redis trouble never breaks the job."""
+    """``emit`` for the job: its events to the tab that holds it (held while none does,
+    as in threads mode), and the job's record kept up to date for the watchdog and the
+    teacher's view. Redis trouble never breaks the job."""
 
-    def __init__(self, job_id: str):
-        self.job_id = job_id
+    def __init__(self, job: TrainingJob, tab: route.TabRoute):
+        self.job, self.job_id, self.tab = job, job.id, tab
         self.failing = False  # one line in the log per outage, not one per event
 
     def __call__(self, event: dict) -> None:
@@ -89,7 +96,14 @@ class _Emitter:
                 self._record(event)
             elif name == "epoch":
                 self._epoch(event)
-            context.socketio.emit(name, event, to=self.job_id)
+            with self.tab.lock:
+                if name == "dataset":
+                    self.tab.dataset = event
+                sid = self.tab.sid
+                if sid is None:
+                    return self.tab.hold(event)
+                self.tab.release_into(name, event)
+            context.socketio.emit(name, event, to=sid)
             self.failing = False
         except redis.RedisError as exc:
             if not self.failing:
@@ -99,6 +113,8 @@ class _Emitter:
     def _record(self, event: dict) -> None:
         fields = {"state": event["state"], "message": event["message"]}
         pipe = context.redis.pipeline()
+        if event["state"] in keys.DONE:  # the remains first: whoever sees the end finds them
+            pipe.set(keys.result(self.job_id), _remains(self.job, self.tab), ex=3600)
         pipe.hset(keys.job(self.job_id), mapping=fields)
         if event["state"] in keys.DONE:
             pipe.srem(keys.LIVE, self.job_id)
@@ -117,22 +133,37 @@ class _Emitter:
         pipe.execute()
 
 
-def _heartbeat(job: TrainingJob, done: threading.Event) -> None:
-    """Refresh the job's ``alive`` key; a job that cannot reach Redis for ``OUTAGE_LIMIT``
-    seconds is stopped (nobody could see or control it, and the web side gives up too)."""
+def _heartbeat(job: TrainingJob, tab: route.TabRoute, done: threading.Event) -> None:
+    """Refresh the job's ``alive`` key, and stop the job once no live tab held it for the
+    grace period. A job that cannot reach Redis for ``OUTAGE_LIMIT`` seconds is stopped
+    too (nobody could see or control it, and the web side gives up as well)."""
     last_ok = time.monotonic()
     while not done.wait(keys.HEARTBEAT_EVERY):
         try:
-            context.redis.set(keys.alive(job.id), context.name, ex=keys.HEARTBEAT_TTL)
+            pipe = context.redis.pipeline()
+            pipe.set(keys.alive(job.id), context.name, ex=keys.HEARTBEAT_TTL)
+            pipe.exists(keys.web(tab.web))
+            web_alive = bool(pipe.execute()[1])
             last_ok = time.monotonic()
         except redis.RedisError:
             if time.monotonic() - last_ok > keys.OUTAGE_LIMIT and not job.done:
                 context.stop_reason = LOST_QUEUE
                 job.stop()
+            continue
+        if tab.overdue(web_alive, time.time()) and not job.done:
+            _note_away(job.id, tab)
+            job.stop()  # as a closed tab's job in threads mode, with its usual message
 
 
-def _answer_calls(job: TrainingJob, calls, done: threading.Event) -> None:
-    """Run the calls web processes send for this job; answer those that wait."""
+def _note_away(job_id: str, tab: route.TabRoute) -> None:
+    """Say in the record since when no tab held the job: its ``attach`` window ends with
+    the grace period, as in threads mode, though the job's remains are kept longer."""
+    with contextlib.suppress(redis.RedisError):
+        context.redis.hsetnx(keys.job(job_id), "away_since", tab.away_since or time.time())
+
+
+def _answer_calls(job: TrainingJob, tab: route.TabRoute, calls, done: threading.Event) -> None:
+    """Run the calls web processes send for this job and answer each."""
     while not done.is_set():
         try:
             message = calls.get_message(timeout=0.5)
@@ -142,38 +173,48 @@ def _answer_calls(job: TrainingJob, calls, done: threading.Event) -> None:
         if message is None:
             continue
         request = keys.loads(message["data"])
-        method, reply = request["method"], request.get("reply")
+        method, reply = request["method"], request["reply"]
         try:
-            if method not in keys.CALLS or not hasattr(job, method):
+            if method in route.ROUTE_CALLS:
+                value = route.ROUTE_CALLS[method](job, tab, *request["args"])
+            elif method in keys.CALLS:
+                value = getattr(job, method)(*request["args"], **request["kwargs"])
+            else:
                 raise AttributeError(f"this worker's jobs have no {method!r}")
-            answer = ("ok", getattr(job, method)(*request["args"], **request["kwargs"]))
+            answer = ("ok", value)
         except Exception as exc:
             answer = ("error", exc)
-        if reply:
-            try:
-                payload = keys.dumps(answer)
-            except Exception as exc:  # an exception that cannot be pickled
-                payload = keys.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+        try:
+            payload = keys.dumps(answer)
+        except Exception as exc:  # an exception that cannot be pickled
+            payload = keys.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+        try:
             pipe = context.redis.pipeline()
             pipe.lpush(keys.reply(reply), payload)
             pipe.expire(keys.reply(reply), 60)
             pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("job %s: cannot answer %s: %s", job.id, method, exc)
     calls.close()
 
 
-def _leave_results(job: TrainingJob) -> None:
-    """Keep the ended job's weights for an hour: the download link outlives the worker's
-    interest in the job."""
+def _remains(job: TrainingJob, tab: route.TabRoute) -> bytes:
+    """The ended job's ``Remains``, pickled, kept for an hour: the download links,
+    ``predict`` and a tab that attaches outlive the worker's interest in the job."""
     try:
-        kept = {name: getattr(job, name)() for name in keys.KEPT_AFTER_END}
-        if kept["weights"] is not None:
-            context.redis.set(keys.result(job.id), keys.dumps(kept), ex=3600)
-    except Exception as exc:
+        return keys.dumps(route.Remains(job, tab.dataset))
+    except Exception as exc:  # the end is still reported; only its remains are lost
         log.warning("job %s: could not keep its weights: %s", job.id, exc)
+        return keys.dumps(None)
 
 
 class Worker(SimpleWorker):
     """RQ's in-process worker, with SIGTERM/SIGINT ending the running job first."""
+
+    # RQ waits ever longer between tries to reach a lost Redis (up to a minute), so a job
+    # queued soon after Redis came back could wait that long: try every second instead
+    exponential_backoff_factor = 1.0
+    max_connection_wait_time = 1.0
 
     def request_stop(self, signum, frame):
         job = context.current
