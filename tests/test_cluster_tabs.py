@@ -52,13 +52,12 @@ def tabs(cluster):
 
 
 def epochs_in(tab: Client) -> list[int]:
-    return [n for event in tab.of("epoch") + tab.of("status") for n in event.get("history", {})
-            .get("epoch", [])]  # fmt: skip
+    """Every epoch the tab was sent, in order (epochs ride on epoch and status events)."""
+    events = [event for name, event, _ in tab.events if name in ("epoch", "status")]
+    return [n for event in events for n in event.get("history", {}).get("epoch", [])]
 
 
-def test_a_reloaded_page_attaches_through_the_other_web_process_with_every_epoch(
-    cluster, tabs
-):
+def test_a_reloaded_page_attaches_through_the_other_web_process_with_every_epoch(cluster, tabs):
     webs = cluster[1]
     first = tabs(webs[0])
     job = first.call("start", LONG)["job"]
@@ -121,9 +120,7 @@ def test_a_job_away_longer_than_the_grace_period_is_stopped(cluster, tabs):
     assert refused["ok"] is False and refused["field"] == "job"
 
 
-def test_a_finished_job_is_attached_from_what_it_left_and_its_history_downloads(
-    cluster, tabs
-):
+def test_a_finished_job_is_attached_from_what_it_left_and_its_history_downloads(cluster, tabs):
     webs = cluster[1]
     first = tabs(webs[0])
     job = first.call("start", {**CURVE, "epochs": 30})["job"]
@@ -140,9 +137,7 @@ def test_a_finished_job_is_attached_from_what_it_left_and_its_history_downloads(
     assert float(rows[-1]["train_loss"]) == ack["history"]["train_loss"][-1]
 
 
-def test_a_killed_web_process_lets_its_tabs_attach_elsewhere_and_stops_the_rest(
-    cluster, tabs
-):
+def test_a_killed_web_process_lets_its_tabs_attach_elsewhere_and_stops_the_rest(cluster, tabs):
     url, webs = cluster
     with live_server("--redis", url, "--grace", str(GRACE)) as (doomed, process):
         kept, left = tabs(doomed), tabs(doomed)
