@@ -52,6 +52,7 @@ class RemoteJobManager:
         self._jobs: dict[str, RemoteJob] = {}  # by sid: the job each of our tabs holds
         self._tabs: dict[str, str] = {}  # job id -> sid, for the watchdog (until it ends)
         self._remains: OrderedDict[str, Remains] = OrderedDict()
+        self._unwritten: dict[str, tuple[str, str]] = {}  # job id -> (state, message)
         self._lock = threading.Lock()
         self._alive()
         self._watchdog = threading.Thread(target=self._watch, name="bpnet-watchdog", daemon=True)
@@ -312,22 +313,36 @@ class RemoteJobManager:
         """A job cancelled while queued: no worker will ever report it, so we do."""
         self._end(job.id, "stopped", message)
 
-    def _end(self, job_id: str, state: str, message: str, local_only: bool = False) -> None:
-        """Write the job's end into its record (if Redis answers) and tell its tab."""
-        try:
-            pipe = self.redis.pipeline()
-            pipe.hset(keys.job(job_id), mapping={"state": state, "message": message})
-            pipe.srem(keys.LIVE, job_id)
-            pipe.expire(keys.job(job_id), 3600)
-            pipe.execute()
-        except redis.RedisError:
-            pass
+    def _end(self, job_id: str, state: str, message: str) -> None:
+        """Write the job's end into its record and tell its tab. Without Redis the record
+        is written when Redis is back (``_write_ends``): its worker, if it survived the
+        outage, then stops the job that nobody watches any more."""
+        with self._lock:
+            self._unwritten[job_id] = (state, message)
+        self._write_ends()
         with self._lock:
             sid = self._tabs.pop(job_id, None)
         if sid is not None:
             event = {"job": job_id, "time": time.time(), "state": state, "message": message}
             # straight to the tab from this process: the message queue may be the thing down
             self.socketio.emit("status", event, to=sid, ignore_queue=True)
+
+    def _write_ends(self) -> None:
+        with self._lock:
+            ends = list(self._unwritten.items())
+        for job_id, (state, message) in ends:
+            try:
+                pipe = self.redis.pipeline()
+                pipe.exists(keys.job(job_id))
+                pipe.hset(keys.job(job_id), mapping={"state": state, "message": message})
+                pipe.srem(keys.LIVE, job_id)
+                pipe.expire(keys.job(job_id), 3600)
+                if not pipe.execute()[0]:  # Redis came back empty: no half record
+                    self.redis.delete(keys.job(job_id))
+            except redis.RedisError:
+                return
+            with self._lock:
+                self._unwritten.pop(job_id, None)
 
     def _watch(self) -> None:
         """Every ``WATCH_EVERY`` s: a started job whose worker's heartbeat expired failed;
@@ -339,6 +354,7 @@ class RemoteJobManager:
                 watched = list(self._tabs)
             try:
                 self._alive()
+                self._write_ends()
                 for job_id in watched:
                     self._check(job_id)
                 last_ok = time.monotonic()

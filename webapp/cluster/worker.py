@@ -135,22 +135,29 @@ class _Emitter:
 
 def _heartbeat(job: TrainingJob, tab: route.TabRoute, done: threading.Event) -> None:
     """Refresh the job's ``alive`` key, and stop the job once no live tab held it for the
-    grace period. A job that cannot reach Redis for ``OUTAGE_LIMIT`` seconds is stopped
-    too (nobody could see or control it, and the web side gives up as well)."""
+    grace period. A job nobody can see or control any more is stopped too: Redis away for
+    ``OUTAGE_LIMIT`` seconds, or back but without the job's record (restarted empty), or
+    with a record that a web process ended (it gave up on the job during an outage)."""
     last_ok = time.monotonic()
     while not done.wait(keys.HEARTBEAT_EVERY):
         try:
             pipe = context.redis.pipeline()
             pipe.set(keys.alive(job.id), context.name, ex=keys.HEARTBEAT_TTL)
             pipe.exists(keys.web(tab.web))
-            web_alive = bool(pipe.execute()[1])
+            pipe.hget(keys.job(job.id), "state")
+            _, web_alive, state = pipe.execute()
             last_ok = time.monotonic()
         except redis.RedisError:
             if time.monotonic() - last_ok > keys.OUTAGE_LIMIT and not job.done:
                 context.stop_reason = LOST_QUEUE
                 job.stop()
             continue
-        if tab.overdue(web_alive, time.time()) and not job.done:
+        if job.done:
+            continue
+        if state is None or state.decode() in keys.DONE:
+            context.stop_reason = LOST_QUEUE
+            job.stop()
+        elif tab.overdue(bool(web_alive), time.time()):
             _note_away(job.id, tab)
             job.stop()  # as a closed tab's job in threads mode, with its usual message
 
