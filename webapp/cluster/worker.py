@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from . import keys, route
 log = logging.getLogger(__name__)
 
 SHUT_DOWN = "the worker was shut down"
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 LOST_QUEUE = "lost contact with the job queue, so the job was stopped"
 
 
@@ -261,7 +263,12 @@ def serve(url: str, processes: int = 1) -> int:
         work(url)
         return 0
     command = [sys.executable, "-m", "bpnet", "worker", "--redis", url, "--processes", "1"]
-    children: list[subprocess.Popen] = [subprocess.Popen(command) for _ in range(processes)]
+    # one process per core: each with one BLAS thread, or N processes would run N² threads
+    # (the user's own settings win)
+    env = {**{name: "1" for name in BLAS_THREADS}, **os.environ}
+    children: list[subprocess.Popen] = [
+        subprocess.Popen(command, env=env) for _ in range(processes)
+    ]
     stopping = threading.Event()
 
     def stop(signum, frame):
@@ -276,7 +283,7 @@ def serve(url: str, processes: int = 1) -> int:
         for i, child in enumerate(children):
             if child.poll() is not None and not stopping.is_set():
                 time.sleep(1.0)  # no restart storm while Redis is away
-                children[i] = subprocess.Popen(command)
+                children[i] = subprocess.Popen(command, env=env)
         stopping.wait(0.5)
     for child in children:
         child.wait()
