@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from bpnet.engine.history import History
+
 from ..jobs import ServerBusy
 from . import keys, route
 
@@ -29,6 +31,10 @@ QUEUED = "the job is waiting for a free worker; try again in a moment"
 
 class QueueUnavailable(ServerBusy):
     """Redis cannot be reached; ``start`` answers with this message."""
+
+
+class Queued(RuntimeError):
+    """No worker has taken the job yet, so none can answer a call."""
 
 
 class RemoteJob:
@@ -62,7 +68,10 @@ class RemoteJob:
     @property
     def history(self) -> route.HistoryCopy:
         """The job's record of every epoch so far (``snapshot``, ``picture``, ``to_csv``)."""
-        return self._call("history")
+        try:
+            return self._call("history")
+        except Queued:
+            return route.HistoryCopy(History().snapshot(), None)  # no epoch yet
 
     def stop(self, *args, **kwargs) -> None:
         """Cancel the job if no worker took it yet; otherwise ask its worker to stop it
@@ -103,7 +112,7 @@ class RemoteJob:
         request = {"method": method, "args": args, "kwargs": kwargs, "reply": request_id}
         try:
             if r.hget(keys.job(self.id), "worker") is None:
-                raise RuntimeError(QUEUED)
+                raise Queued(QUEUED)
             r.publish(keys.control(self.id), keys.dumps(request))
             answer = None
             for _ in range(int(keys.REPLY_TIMEOUT)):

@@ -21,7 +21,6 @@ from rq import Queue
 
 from bpnet.engine import parse_config
 from bpnet.engine.config import as_dict
-from bpnet.engine.history import History
 
 from ..jobs import ServerBusy
 from ..teacher import summary
@@ -161,9 +160,9 @@ class RemoteJobManager:
         return remains
 
     def stop(self, sid: str, wait: float = 0.0) -> None:
-        with self._lock:
-            job = self._jobs.pop(sid, None)
+        job = self.job(sid)  # not a job another tab took over meanwhile
         if job is not None:
+            self._forget(sid, job)
             self._quietly(job.stop)
 
     def detach(self, sid: str) -> None:
@@ -218,7 +217,7 @@ class RemoteJobManager:
                 return None
             dataset, history = remains.dataset, remains.history.snapshot()
         elif worker is None:  # still queued: the worker reads the new tab when it starts
-            dataset, history = None, History().snapshot()
+            dataset, history = None, job.history.snapshot()
         else:
             answer = job._call("attach", sid, self.name)
             dataset, history, previous = answer["dataset"], answer["history"], answer["previous"]
@@ -345,8 +344,9 @@ class RemoteJobManager:
                 self._unwritten.pop(job_id, None)
 
     def _watch(self) -> None:
-        """Every ``WATCH_EVERY`` s: a started job whose worker's heartbeat expired failed;
-        after ``OUTAGE_LIMIT`` s without Redis, every watched job is given up."""
+        """Every ``WATCH_EVERY`` s: a started job whose worker's heartbeat expired failed
+        (every live job of the cluster is checked: a detached one has no tab to watch it);
+        after ``OUTAGE_LIMIT`` s without Redis, our tabs' jobs are given up."""
         last_ok = time.monotonic()
         while True:
             time.sleep(keys.WATCH_EVERY)
@@ -355,7 +355,8 @@ class RemoteJobManager:
             try:
                 self._alive()
                 self._write_ends()
-                for job_id in watched:
+                live = {x.decode() for x in self.redis.smembers(keys.LIVE)}
+                for job_id in live | set(watched):
                     self._check(job_id)
                 last_ok = time.monotonic()
             except redis.RedisError:
