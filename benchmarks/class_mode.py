@@ -5,9 +5,11 @@ aggregate training steps per second — N × steps per job over the wall time fr
 presses to the last ``finished`` — (a) embedded: ``python -m webapp`` runs them as threads;
 (b) class mode: a redis-server, one ``python -m webapp --redis``, and ``bpnet worker
 --processes 2``. Also the epoch events' latency (the event's ``time`` to its arrival)
-p50 / p99 at the largest N. Then the same for ``--mnist`` MNIST jobs (the page's default
-network, ``--mnist-epochs`` of ``--mnist-subset`` training images each). Everything runs on 127.0.0.1; tabs check their
-events as ``benchmarks.load`` does; the load average is printed before and after.
+p50 / p99 at the largest N. Then the same for 1 and ``--mnist`` MNIST jobs (the page's
+default network, ``--mnist-epochs`` of ``--mnist-subset`` training images each). Everything
+runs on 127.0.0.1; tabs check their events as ``benchmarks.load`` does; the load average is
+printed before and after. Every process runs one BLAS thread (as ``bpnet worker`` sets for
+its processes), so what differs is threads against processes.
 
     python -m benchmarks.class_mode [--clients 1 2 4 8 16] [--epochs 500] [--workers 2]
                                     [--mnist 4] [--mnist-epochs 1] [--mnist-subset 6000]
@@ -28,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 
 from bpnet.engine import defaults
+from webapp.cluster.worker import BLAS_THREADS
 
 from .load import Tab, curve, percentile
 
@@ -52,9 +55,16 @@ def _wait(port: int, process: subprocess.Popen, what: str) -> None:
             time.sleep(0.05)
 
 
+# one BLAS thread in every process, threads mode's included: what is compared is threads
+# against processes, not numpy's own threading (which `bpnet worker` turns off per process)
+ONE_BLAS_THREAD = {**os.environ, **{name: "1" for name in BLAS_THREADS}}
+
+
 @contextmanager
 def _process(command: list[str], port: int | None, what: str):
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ONE_BLAS_THREAD
+    )
     try:
         if port is not None:
             _wait(port, process, what)

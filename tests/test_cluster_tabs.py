@@ -157,5 +157,7 @@ def test_a_killed_web_process_lets_its_tabs_attach_elsewhere_and_stops_the_rest(
 
     # the dead process's liveness key expires (5 s), then the grace period runs
     watcher.wait_for(stopped, timeout=5 + GRACE + 10)
+    refused = watcher.call("attach", {"job": ids[1]})  # too late, as for a closed tab
+    assert refused["ok"] is False and refused["field"] == "job"
     assert survivor.call("status")["state"] == "running"
     assert survivor.call("stop") == {"ok": True}

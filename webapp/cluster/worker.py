@@ -165,10 +165,13 @@ def _heartbeat(job: TrainingJob, tab: route.TabRoute, done: threading.Event) -> 
 
 
 def _note_away(job_id: str, tab: route.TabRoute) -> None:
-    """Say in the record since when no tab held the job: its ``attach`` window ends with
-    the grace period, as in threads mode, though the job's remains are kept longer."""
+    """Say in the record that no tab holds the job, and since when: its ``attach`` window
+    closes with the grace period, as in threads mode, though its remains are kept longer."""
     with contextlib.suppress(redis.RedisError):
-        context.redis.hsetnx(keys.job(job_id), "away_since", tab.away_since or time.time())
+        pipe = context.redis.pipeline()
+        pipe.hset(keys.job(job_id), "tab", "")
+        pipe.hsetnx(keys.job(job_id), "away_since", tab.away_since or time.time())
+        pipe.execute()
 
 
 def _answer_calls(job: TrainingJob, tab: route.TabRoute, calls, done: threading.Event) -> None:
