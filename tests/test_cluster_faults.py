@@ -71,6 +71,7 @@ def test_sigterm_stops_the_workers_jobs_and_it_exits_within_five_seconds(stack):
 
 
 def test_redis_down_refuses_start_tells_running_tabs_and_recovers_when_back(stack):
+    last = stack.enter_context(ExitStack())  # unwound after the web process and worker
     url, redis = stack.enter_context(redis_server())
     web, _ = stack.enter_context(live_server("--redis", url))
     stack.enter_context(worker(url))
@@ -93,6 +94,6 @@ def test_redis_down_refuses_start_tells_running_tabs_and_recovers_when_back(stac
     # worker, which may not have given up yet, stops the job whose record vanished, so
     # the next job does not wait behind it; nothing is restarted
     revived = restart_redis(url)
-    stack.callback(revived.kill)
+    last.callback(revived.kill)
     other.wait_for(lambda c: c.call("start", SHORT)["ok"], timeout=30)
     assert other.wait_until_ended(60) == "finished"
