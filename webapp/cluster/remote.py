@@ -2,8 +2,8 @@
 
 ``RemoteJobManager`` has ``JobManager``'s interface, so the socket handlers do not know
 which mode they run in. Its jobs are ``RemoteJob`` proxies that forward the calls listed
-in ``keys.CALLS`` to the worker running the job. A watchdog thread tells a tab when the
-worker of its job died, or when Redis has been away too long.
+in ``keys.CALLS`` to the worker running the job. A ``Watchdog`` thread tells a tab when
+the worker of its job died, or when Redis has been away too long.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from ..teacher import summary
 from . import keys
 from .proxy import QUEUE_DOWN, QueueUnavailable, RemoteJob
 from .route import Remains
-from .worker import run_job
+from .running import run_job
+from .watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
-WORKER_DIED = "the worker running this job stopped"
 REMAINS_CACHED = 16  # ended jobs' remains kept in memory, for predict on a drawn digit
 
 
@@ -49,13 +49,9 @@ class RemoteJobManager:
         self.queue = Queue(keys.QUEUE, connection=self.redis)
         self.name = keys.this_process()
         self._jobs: dict[str, RemoteJob] = {}  # by sid: the job each of our tabs holds
-        self._tabs: dict[str, str] = {}  # job id -> sid, for the watchdog (until it ends)
         self._remains: OrderedDict[str, Remains] = OrderedDict()
-        self._unwritten: dict[str, tuple[str, str]] = {}  # job id -> (state, message)
         self._lock = threading.Lock()
-        self._alive()
-        self._watchdog = threading.Thread(target=self._watch, name="bpnet-watchdog", daemon=True)
-        self._watchdog.start()
+        self.watchdog = Watchdog(self)
 
     def start(self, sid: str, config) -> RemoteJob:
         """Queue a job for ``sid``, replacing the one it had.
@@ -90,7 +86,7 @@ class RemoteJobManager:
             raise QueueUnavailable(QUEUE_DOWN) from exc
         with self._lock:
             self._jobs[sid] = job
-            self._tabs[job.id] = sid
+        self.watchdog.watch(job.id, sid)
         return job
 
     def _record(self, job: RemoteJob, sid: str) -> None:
@@ -193,7 +189,8 @@ class RemoteJobManager:
         period is over).
 
         Returns:
-            (job, dataset event or None, history snapshot, previous sid or None).
+            (job, dataset event or None, history snapshot, latest picture or None,
+            previous sid or None).
         """
         record = self._read(job_id)
         if record is None or self._expired(record):
@@ -216,20 +213,22 @@ class RemoteJobManager:
             if remains is None:
                 return None
             dataset, history = remains.dataset, remains.history.snapshot()
+            picture = remains.history.picture
         elif worker is None:  # still queued: the worker reads the new tab when it starts
-            dataset, history = None, job.history.snapshot()
+            dataset, history, picture = None, job.history.snapshot(), None
         else:
             answer = job._call("attach", sid, self.name)
             dataset, history, previous = answer["dataset"], answer["history"], answer["previous"]
+            picture = answer["picture"]
         with self._lock:
             for other in [s for s, j in self._jobs.items() if j.id == job_id]:
                 del self._jobs[other]
             own = self._jobs.pop(sid, None)
             self._jobs[sid] = job
-            self._tabs[job_id] = sid
+        self.watchdog.watch(job_id, sid)
         if own is not None and own.id != job_id:
             self._quietly(own.stop)  # one job per connection, as with start
-        return job, dataset, history, (None if previous == sid else previous)
+        return job, dataset, history, picture, (None if previous == sid else previous)
 
     def _expired(self, record: dict) -> bool:
         """No tab has held the job for longer than the grace period (threads mode forgets
@@ -250,11 +249,14 @@ class RemoteJobManager:
         return {k.decode(): v.decode() for k, v in record.items()}
 
     def _forget(self, sid: str, job: RemoteJob) -> None:
+        self.lost(sid, job.id)
+
+    def lost(self, sid: str, job_id: str) -> None:
+        """Our tab ``sid`` no longer holds the job (it went, or a tab elsewhere took it)."""
         with self._lock:
-            if self._jobs.get(sid) is job:
+            if sid in self._jobs and self._jobs[sid].id == job_id:
                 del self._jobs[sid]
-            if self._tabs.get(job.id) == sid:
-                del self._tabs[job.id]
+        self.watchdog.unwatch(job_id, sid)
 
     def stop_all(self, wait: float = 5.0, reason: str = "") -> None:
         """This web process shuts down: its tabs' jobs wait their grace period for the
@@ -310,89 +312,7 @@ class RemoteJobManager:
 
     def ended_before_start(self, job: RemoteJob, message: str) -> None:
         """A job cancelled while queued: no worker will ever report it, so we do."""
-        self._end(job.id, "stopped", message)
-
-    def _end(self, job_id: str, state: str, message: str) -> None:
-        """Write the job's end into its record and tell its tab. Without Redis the record
-        is written when Redis is back (``_write_ends``): its worker, if it survived the
-        outage, then stops the job that nobody watches any more."""
-        with self._lock:
-            self._unwritten[job_id] = (state, message)
-        self._write_ends()
-        with self._lock:
-            sid = self._tabs.pop(job_id, None)
-        if sid is not None:
-            event = {"job": job_id, "time": time.time(), "state": state, "message": message}
-            # straight to the tab from this process: the message queue may be the thing down
-            self.socketio.emit("status", event, to=sid, ignore_queue=True)
-
-    def _write_ends(self) -> None:
-        with self._lock:
-            ends = list(self._unwritten.items())
-        for job_id, (state, message) in ends:
-            try:
-                pipe = self.redis.pipeline()
-                pipe.exists(keys.job(job_id))
-                pipe.hset(keys.job(job_id), mapping={"state": state, "message": message})
-                pipe.srem(keys.LIVE, job_id)
-                pipe.expire(keys.job(job_id), 3600)
-                if not pipe.execute()[0]:  # Redis came back empty: no half record
-                    self.redis.delete(keys.job(job_id))
-            except redis.RedisError:
-                return
-            with self._lock:
-                self._unwritten.pop(job_id, None)
-
-    def _watch(self) -> None:
-        """Every ``WATCH_EVERY`` s: a started job whose worker's heartbeat expired failed
-        (every live job of the cluster is checked: a detached one has no tab to watch it);
-        after ``OUTAGE_LIMIT`` s without Redis, our tabs' jobs are given up."""
-        last_ok = time.monotonic()
-        while True:
-            time.sleep(keys.WATCH_EVERY)
-            with self._lock:
-                watched = list(self._tabs)
-            try:
-                self._alive()
-                self._write_ends()
-                live = {x.decode() for x in self.redis.smembers(keys.LIVE)}
-                for job_id in live | set(watched):
-                    self._check(job_id)
-                last_ok = time.monotonic()
-            except redis.RedisError:
-                if time.monotonic() - last_ok > keys.OUTAGE_LIMIT:
-                    for job_id in watched:
-                        self._end(
-                            job_id, "failed", "lost contact with the job queue: " + QUEUE_DOWN
-                        )
-            except Exception:
-                log.exception("the watchdog could not check the jobs")
-
-    def _alive(self) -> None:
-        """Refresh this process's liveness key: the workers let the grace period of our
-        tabs' jobs run once it has expired (this process was killed)."""
-        with contextlib.suppress(redis.RedisError):
-            self.redis.set(keys.web(self.name), 1, ex=keys.WEB_TTL)
-
-    def _check(self, job_id: str) -> None:
-        pipe = self.redis.pipeline()
-        pipe.hmget(keys.job(job_id), "state", "worker", "tab")
-        pipe.exists(keys.alive(job_id))
-        (state, worker, tab), alive = pipe.execute()
-        state = state.decode() if state else None
-        with self._lock:
-            sid = self._tabs.get(job_id)
-        if tab is not None and sid is not None and tab.decode() != sid:
-            with self._lock:  # a tab elsewhere attached to it: ours was told `detached`
-                self._tabs.pop(job_id, None)
-                if self._jobs.get(sid) is not None and self._jobs[sid].id == job_id:
-                    del self._jobs[sid]
-        elif state is None or state in keys.DONE:
-            with self._lock:
-                self._tabs.pop(job_id, None)  # ended: its worker said so
-        elif worker is not None and not alive:
-            log.warning("job %s: its worker %s stopped beating", job_id, worker.decode())
-            self._end(job_id, "failed", WORKER_DIED)
+        self.watchdog.end(job.id, "stopped", message)
 
     @staticmethod
     def _quietly(action) -> None:

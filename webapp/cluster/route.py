@@ -67,13 +67,13 @@ def attach(job: TrainingJob, route: TabRoute, sid: str, web: str) -> dict:
         history (snapshot), picture, dataset event, and the sid that held the job before
         (None when none did, or it was this one)."""
     with route.lock:  # no epoch falls between the snapshot and the next delivered event
-        history = job.history.snapshot()
+        history, picture = job.history.snapshot(), job.history.picture
         previous = route.sid
         route.attach(sid)
         route.web, route.away_since = web, None
         dataset = route.dataset
     return {
-        "history": history, "picture": job.history.picture, "dataset": dataset,
+        "history": history, "picture": picture, "dataset": dataset,
         "previous": None if previous == sid else previous,
     }  # fmt: skip
 
