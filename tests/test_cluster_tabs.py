@@ -161,3 +161,19 @@ def test_a_killed_web_process_lets_its_tabs_attach_elsewhere_and_stops_the_rest(
     assert refused["ok"] is False and refused["field"] == "job"
     assert survivor.call("status")["state"] == "running"
     assert survivor.call("stop") == {"ok": True}
+
+
+def test_a_web_process_shut_down_leaves_its_tabs_jobs_to_be_attached_elsewhere(cluster, tabs):
+    url, webs = cluster
+    with live_server("--redis", url, "--grace", str(GRACE)) as (leaving, process):
+        tab = tabs(leaving)
+        job = tab.call("start", LONG)["job"]
+        tab.wait_for(lambda c: c.of("epoch"))
+        process.send_signal(signal.SIGTERM)  # a restart, say: the pages reconnect elsewhere
+        assert process.wait(timeout=10) == 0
+    assert tab.final_state() == "running"  # not told `stopped`: its job carries on
+    again = tabs(webs[0])
+    ack = again.call("attach", {"job": job})
+    assert ack["ok"] and ack["state"] == "running", ack
+    assert again.call("stop") == {"ok": True}
+    assert again.wait_until_ended(20) == "stopped"
