@@ -161,3 +161,60 @@ def test_the_teacher_sees_every_job_of_the_cluster_and_stops_one(cluster, client
             _teacher(webs[1], "/class/jobs", token=token)
         assert refused.value.code == 403
     assert tabs[0].call("stop") == {"ok": True}
+
+
+# four batches an epoch, so a step of one batch is visible
+PAUSED = {"task": "curve", "epochs": 50, "hidden": [16, 16], "n_train": 64, "batch_size": 16,
+          "paused": True}  # fmt: skip
+MNIST = {"task": "mnist", "epochs": 2, "hidden": [32], "train_subset": 2000, "lr": 0.1}
+
+
+def _paused_again(tab: Client, before: int) -> bool:
+    states = [p["state"] for name, p, _ in tab.events[before:] if name == "status"]
+    return states[-1:] == ["paused"]
+
+
+def test_step_inspect_and_gradcheck_are_answered_by_the_worker(clients):
+    (tab,) = clients(1)
+    assert tab.call("start", PAUSED)["ok"]
+    tab.wait_for(lambda c: c.final_state() == "paused")
+    before = len(tab.events)
+    assert tab.call("step", {"unit": "batch"}) == {"ok": True}
+    tab.wait_for(lambda c: _paused_again(c, before))
+    assert [(p["epoch"], p["batch"]) for p in tab.of("progress")] == [(1, 1)]
+    assert tab.of("status")[-1]["message"] == "paused at epoch 1, batch 1/4"
+    ack = tab.call("inspect", {})
+    assert ack["ok"], ack
+    assert (ack["epoch"], ack["batch"], ack["batches"]) == (1, 1, 4)
+    assert [layer["name"] for layer in ack["layers"]] == ["Linear 1", "Linear 2", "Linear 3"]
+    refused = tab.call("inspect", {"layer": 3})  # the engine's refusal, raised on the worker
+    assert refused["ok"] is False and refused["field"] == "layer" and "Linear 3" in refused["error"]
+    check = tab.call("gradcheck", {"layer": 1, "k": 5})
+    assert check["ok"] and check["name"] == "Linear 2" and len(check["checks"]) == 5, check
+    assert all(c["relative_error"] < 1e-6 for c in check["checks"])
+    before = len(tab.events)
+    assert tab.call("step", {"unit": "epoch"}) == {"ok": True}
+    tab.wait_for(lambda c: _paused_again(c, before))
+    assert [p["epoch"] for p in tab.of("epoch")] == [1]
+    assert tab.call("resume") == {"ok": True}
+    tab.wait_for(lambda c: len(c.of("epoch")) >= 2)
+    refused = tab.call("step", {"unit": "batch"})
+    assert refused["ok"] is False and "only while the job is paused" in refused["error"]
+    assert tab.call("stop") == {"ok": True}
+
+
+def test_predict_answers_while_training_and_after_the_worker_moved_on(cluster, clients):
+    (tab,) = clients(1)
+    assert "press Start" in tab.call("predict", {"pixels": [0] * 784})["error"]
+    job = tab.call("start", MNIST)["job"]
+    tab.wait_for(lambda c: c.call("predict", {"pixels": [0.1] * 784})["ok"], timeout=60)
+    during = tab.call("predict", {"pixels": [0.1] * 784})
+    assert during["job"] == job and len(during["probs"]) == 10
+    assert tab.wait_until_ended(120) == "finished"
+    for sample in tab.of("epoch")[-1]["samples"]:  # the final network's own guesses
+        answer = tab.call("predict", {"pixels": [p / 255 for p in sample["pixels"]]})
+        assert answer["ok"], answer
+        assert abs(sum(answer["probs"]) - 1) < 1e-4
+        assert int(np.argmax(answer["probs"])) == sample["pred"]
+    with urlopen(f"{cluster[1][1]}/jobs/{job}/history.csv", timeout=10) as response:
+        assert response.read().decode().count("\n") == 1 + MNIST["epochs"]

@@ -70,7 +70,10 @@ def create_app(config: dict | None = None) -> Flask:
         from .cluster.remote import RemoteJobManager  # only class mode imports redis
 
         relay = Relay(redis_url)
-        jobs = RemoteJobManager(socketio, redis_url, max_jobs=app.config["MAX_JOBS"], relay=relay)
+        jobs = RemoteJobManager(
+            socketio, redis_url, max_jobs=app.config["MAX_JOBS"], relay=relay,
+            grace=app.config["GRACE_SECONDS"],
+        )  # fmt: skip
     else:
         relay = None
         jobs = JobManager(

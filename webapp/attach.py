@@ -31,7 +31,7 @@ def attach(data=None):
             "than the grace period, or the id is wrong. Press Start to train again",
             "job",
         )
-    job, dataset, history, previous = found
+    job, dataset, history, picture, previous = found
     if previous is not None:
         socketio.emit(
             "detached",
@@ -41,5 +41,5 @@ def attach(data=None):
     return {
         "ok": True, "job": job.id, "state": job.state, "message": job.message,
         "config": as_dict(job.config), "dataset": dataset,
-        "history": history, "picture": job.history.picture,
+        "history": history, "picture": picture,
     }  # fmt: skip

@@ -145,7 +145,8 @@ class JobManager:
         connection, which is returned so it can be told); None when there is no such job.
 
         Returns:
-            (job, dataset event or None, history snapshot, previous sid or None).
+            (job, dataset event or None, history snapshot, latest picture or None,
+            previous sid or None).
         """
         with self._lock:
             previous, job = None, self._detached.pop(job_id, None)
@@ -163,10 +164,10 @@ class JobManager:
             self._jobs[sid] = job
             route = self._routes[job.id]
         with route.lock:  # no epoch falls between the snapshot and the next delivered event
-            history = job.history.snapshot()
+            history, picture = job.history.snapshot(), job.history.picture
             route.attach(sid)
             dataset = route.dataset
-        return job, dataset, history, (None if previous == sid else previous)
+        return job, dataset, history, picture, (None if previous == sid else previous)
 
     def _expire(self, job_id: str, token: int) -> None:
         """The grace period ran out and no page attached: stop the job as a closed tab's."""

@@ -7,9 +7,12 @@ pub/sub channel and answers come back on a one-off list read with BLPOP.
 
 from __future__ import annotations
 
+import inspect
 import os
 import pickle
 import socket
+
+from bpnet.engine import TrainingJob
 
 from ..teacher import LOSS_POINTS  # train losses kept per job for the teacher's sparkline
 
@@ -21,6 +24,7 @@ HEARTBEAT_TTL = 5  # seconds a heartbeat lasts: a killed worker is noticed this 
 WATCH_EVERY = 1.0  # seconds between two rounds of a web process's watchdog
 OUTAGE_LIMIT = 8.0  # seconds without Redis before a job is given up on both sides
 REPLY_TIMEOUT = 15.0  # seconds a web process waits for a worker's answer
+WEB_TTL = 5  # seconds a web process's liveness key lasts (refreshed every WATCH_EVERY)
 RECORD_TTL = 24 * 3600  # a job's record outlives the job by this much at most
 
 DONE = ("finished", "stopped", "failed")
@@ -28,7 +32,9 @@ __all__ = ["LOSS_POINTS"]  # re-exported for the worker
 
 
 def job(job_id: str) -> str:
-    """Hash: config, task, summary, state, message, epoch, epochs, worker, started, web."""
+    """Hash: config, task, summary, state, message, epoch, epochs, worker, started, and
+    the tab holding the job: ``tab`` (its sid), ``web`` (its web process), ``grace``, and
+    ``away_since`` while no tab holds it."""
     return f"bpnet:job:{job_id}"
 
 
@@ -54,12 +60,20 @@ def control(job_id: str) -> str:
 
 
 def result(job_id: str) -> str:
-    """The ended job's weights and description, for downloads after the worker moved on."""
+    """What the ended job leaves (``worker.Remains``): weights, description, history,
+    dataset event, for downloads, ``predict`` and ``attach`` after the worker moved on."""
     return f"bpnet:result:{job_id}"
 
 
 def reply(request_id: str) -> str:
     return f"bpnet:reply:{request_id}"
+
+
+def web(name: str) -> str:
+    """String with a TTL, refreshed by the web process ``name`` (``host:pid``) while it
+    runs: a worker whose job's tab was on a web process that vanished lets the grace
+    period run, as for a closed tab."""
+    return f"bpnet:web:{name}"
 
 
 def this_process() -> str:
@@ -71,22 +85,12 @@ def this_process() -> str:
 # and Redis is the cluster's own trusted store (RQ pickles its jobs there too).
 dumps, loads = pickle.dumps, pickle.loads
 
-# The TrainingJob methods a web process may call on a job that runs on a worker. False:
-# fire and forget (the job's status events tell the outcome). True: the caller waits for
-# the return value, or for the exception, which is raised again on the web side. A
-# method added to TrainingJob later plugs in with one line here.
-CALLS = {
-    "pause": False,
-    "resume": False,
-    "stop": False,
-    "update": True,
-    "step": True,
-    "inspect": True,
-    "gradcheck": True,
-    "predict": True,
-    "weights": True,
-    "model_info": True,
-    "history": True,
-}
-# what a worker leaves behind when its job ends, so these still answer afterwards
-KEPT_AFTER_END = ("weights", "model_info")
+# The TrainingJob methods a web process may call on a job that runs on a worker: every
+# public method of the class but ``run`` (the worker's own), read from the class itself, so
+# a method added to TrainingJob works across processes with no change here. Every call is
+# answered: the return value, or the exception, raised again on the web side.
+CALLS = frozenset(
+    name
+    for name, member in vars(TrainingJob).items()
+    if inspect.isfunction(member) and not name.startswith("_") and name != "run"
+)

@@ -2,17 +2,19 @@
 
 ``RemoteJobManager`` has ``JobManager``'s interface, so the socket handlers do not know
 which mode they run in. Its jobs are ``RemoteJob`` proxies that forward the calls listed
-in ``keys.CALLS`` to the worker running the job. A watchdog thread tells a tab when the
-worker of its job died, or when Redis has been away too long.
+in ``keys.CALLS`` to the worker running the job. A ``Watchdog`` thread tells a tab when
+the worker of its job died, or when Redis has been away too long.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 
 import redis
 from rq import Queue
@@ -23,128 +25,36 @@ from bpnet.engine.config import as_dict
 from ..jobs import ServerBusy
 from ..teacher import summary
 from . import keys
-from .worker import run_job
+from .proxy import QUEUE_DOWN, QueueUnavailable, RemoteJob
+from .route import Remains
+from .running import run_job
+from .watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
-WORKER_DIED = "the worker running this job stopped"
-QUEUE_DOWN = "the job queue is unavailable, try again shortly"
-ENDED = (
-    "the job ended and its worker has moved on, so its network cannot answer here; "
-    "download its weights, or press Start to train again"
-)
-
-
-class QueueUnavailable(ServerBusy):
-    """Redis cannot be reached; ``start`` answers with this message."""
-
-
-class RemoteJob:
-    """A job that runs on some worker: ``id`` and ``config`` are here, the rest is asked
-    of Redis (state, message) or of the worker (the methods in ``keys.CALLS``)."""
-
-    def __init__(self, manager: RemoteJobManager, job_id: str, config):
-        self._manager, self.id, self.config = manager, job_id, config
-        self._known = ("created", "")  # the last state read, for when Redis is away
-
-    def _read(self) -> tuple[str, str]:
-        try:
-            state, message = self._manager.redis.hmget(keys.job(self.id), "state", "message")
-        except redis.RedisError:
-            return self._known
-        if state is not None:
-            self._known = (state.decode(), (message or b"").decode())
-        return self._known
-
-    @property
-    def state(self) -> str:
-        return self._read()[0]
-
-    @property
-    def message(self) -> str:
-        return self._read()[1]
-
-    @property
-    def done(self) -> bool:
-        return self.state in keys.DONE
-
-    def stop(self, *args, **kwargs) -> None:
-        """Cancel the job if no worker took it yet; otherwise ask its worker to stop it."""
-        r = self._manager.redis
-        try:
-            if r.set(keys.claim(self.id), "cancelled", nx=True, ex=keys.RECORD_TTL):
-                self._manager.ended_before_start(self, "stopped before a worker took it")
-                return
-        except redis.RedisError as exc:
-            raise RuntimeError(QUEUE_DOWN) from exc
-        self._call("stop", *args, **kwargs)
-
-    def __getattr__(self, name: str):
-        if name not in keys.CALLS:
-            raise AttributeError(name)
-
-        def call(*args, **kwargs):
-            return self._call(name, *args, **kwargs)
-
-        call.__name__ = name
-        return call
-
-    def _call(self, method: str, *args, **kwargs):
-        """Send ``method(*args, **kwargs)`` to the job's worker; wait for the answer if
-        ``keys.CALLS`` says the caller needs one."""
-        r = self._manager.redis
-        waits = keys.CALLS[method]
-        if self.done:
-            if method in keys.KEPT_AFTER_END:
-                return self._kept(method)
-            if waits:
-                raise RuntimeError(ENDED)
-            return None
-        request_id = uuid.uuid4().hex if waits else None
-        request = {"method": method, "args": args, "kwargs": kwargs, "reply": request_id}
-        try:
-            if waits and r.hget(keys.job(self.id), "worker") is None:
-                raise RuntimeError("the job is waiting for a free worker; try again in a moment")
-            r.publish(keys.control(self.id), keys.dumps(request))
-            if not waits:
-                return None
-            answer = r.blpop([keys.reply(request_id)], timeout=keys.REPLY_TIMEOUT)
-        except redis.RedisError as exc:
-            raise RuntimeError(QUEUE_DOWN) from exc
-        if answer is None:
-            raise RuntimeError(f"the worker running this job did not answer {method} in time")
-        outcome, value = keys.loads(answer[1])
-        if outcome == "error":
-            raise value
-        return value
-
-    def _kept(self, method: str):
-        try:
-            kept = self._manager.redis.get(keys.result(self.id))
-        except redis.RedisError as exc:
-            raise RuntimeError(QUEUE_DOWN) from exc
-        return None if kept is None else keys.loads(kept)[method]
+REMAINS_CACHED = 16  # ended jobs' remains kept in memory, for predict on a drawn digit
 
 
 class RemoteJobManager:
     """Start jobs on the cluster's queue and find them again; same interface as
-    ``webapp.jobs.JobManager``."""
+    ``webapp.jobs.JobManager``. The record's ``tab`` field says which connection holds
+    a job, cluster-wide; this process keeps the jobs of its own connections."""
 
-    def __init__(self, socketio, url: str, max_jobs: int, relay=None):
+    def __init__(self, socketio, url: str, max_jobs: int, relay=None, grace: float = 0.0):
         self.socketio = socketio
         self.relay = relay  # our end of the message queue (None in tests without one)
         self.max_jobs = max_jobs
+        self.grace = grace
         self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
         self.queue = Queue(keys.QUEUE, connection=self.redis)
         self.name = keys.this_process()
-        self._jobs: dict[str, RemoteJob] = {}
-        self._tabs: dict[str, str] = {}  # job id -> sid, for the watchdog
+        self._jobs: dict[str, RemoteJob] = {}  # by sid: the job each of our tabs holds
+        self._remains: OrderedDict[str, Remains] = OrderedDict()
         self._lock = threading.Lock()
-        self._watchdog = threading.Thread(target=self._watch, name="bpnet-watchdog", daemon=True)
-        self._watchdog.start()
+        self.watchdog = Watchdog(self)
 
     def start(self, sid: str, config) -> RemoteJob:
-        """Queue a job for ``sid`` (replacing the one it had) and put the tab in its room.
+        """Queue a job for ``sid``, replacing the one it had.
 
         Raises:
             ServerBusy: ``max_jobs`` jobs are already live on the cluster.
@@ -166,8 +76,7 @@ class RemoteJobManager:
             if live > self.max_jobs:
                 self.redis.srem(keys.LIVE, job.id)
                 raise ServerBusy(f"server busy: {live - 1} jobs running, try again shortly")
-            self._record(job)
-            self.socketio.server.enter_room(sid, job.id, namespace="/")
+            self._record(job, sid)
             self.queue.enqueue(
                 run_job, job.id, as_dict(config), job_id=f"bpnet-{job.id}",
                 job_timeout=-1, result_ttl=0, failure_ttl=3600,
@@ -177,16 +86,18 @@ class RemoteJobManager:
             raise QueueUnavailable(QUEUE_DOWN) from exc
         with self._lock:
             self._jobs[sid] = job
-            self._tabs[job.id] = sid
+        self.watchdog.watch(job.id, sid)
         return job
 
-    def _record(self, job: RemoteJob) -> None:
-        """The job's record: what the worker needs to know it, the teacher's view to list
-        it, and any web process to find it (a download, a tab that moved)."""
+    def _record(self, job: RemoteJob, sid: str) -> None:
+        """The job's record: what the worker needs to run it and find its tab, the
+        teacher's view to list it, and any web process to find it (a download, a tab
+        that moved)."""
         fields = {
             "config": json.dumps(as_dict(job.config)), "task": job.config.task,
             "summary": summary(job.config), "state": "queued",
-            "message": "waiting for a free worker", "created": time.time(), "web": self.name,
+            "message": "waiting for a free worker", "created": time.time(),
+            "tab": sid, "web": self.name, "grace": self.grace,
         }  # fmt: skip
         pipe = self.redis.pipeline()
         pipe.hset(keys.job(job.id), mapping=fields)
@@ -194,50 +105,173 @@ class RemoteJobManager:
         pipe.execute()
 
     def job(self, sid: str) -> RemoteJob | None:
-        return self._jobs.get(sid)
+        """The job ``sid`` holds; None once another tab attached to it."""
+        job = self._jobs.get(sid)
+        if job is None:
+            return None
+        try:
+            tab = self.redis.hget(keys.job(job.id), "tab")
+        except redis.RedisError:
+            return job  # when in doubt, keep it: the tab may still be watching
+        if tab is not None and tab.decode() != sid:
+            self._forget(sid, job)
+            return None
+        return job
 
     def network(self, sid: str) -> RemoteJob | None:
-        return self._jobs.get(sid)
+        return self.job(sid)
 
     def find(self, job_id: str) -> RemoteJob | None:
-        """The job with this id, started by any web process of the cluster."""
+        """The job with this id, started by any web process of the cluster, while it
+        runs or has left its remains."""
         local = next((job for job in list(self._jobs.values()) if job.id == job_id), None)
-        if local is not None:
-            return local
-        try:
-            config = self.redis.hget(keys.job(job_id), "config")
-        except redis.RedisError:
+        record = self._read(job_id)
+        if record is None:
             return None
-        if config is None:
+        if record["state"] in keys.DONE and self.remains(job_id) is None:
             return None
-        return RemoteJob(self, job_id, parse_config(json.loads(config)))
+        return local or RemoteJob(self, job_id, parse_config(json.loads(record["config"])))
 
     def ended(self, job_id: str) -> tuple[str, str] | None:
-        job = self.find(job_id)
-        if job is None or not job.done:
+        record = self._read(job_id)
+        if record is None or record["state"] not in keys.DONE:
             return None
-        return job.state, job.message
+        return record["state"], record.get("message", "")
+
+    def remains(self, job_id: str) -> Remains | None:
+        """What the ended job left (``route.Remains``), None when nothing or expired."""
+        with self._lock:
+            if job_id in self._remains:
+                return self._remains[job_id]
+        try:
+            data = self.redis.get(keys.result(job_id))
+        except redis.RedisError as exc:
+            raise RuntimeError(QUEUE_DOWN) from exc
+        remains = None if data is None else keys.loads(data)
+        if remains is not None:
+            with self._lock:
+                self._remains[job_id] = remains
+                while len(self._remains) > REMAINS_CACHED:
+                    self._remains.popitem(last=False)
+        return remains
 
     def stop(self, sid: str, wait: float = 0.0) -> None:
-        with self._lock:
-            job = self._jobs.pop(sid, None)
+        job = self.job(sid)  # not a job another tab took over meanwhile
         if job is not None:
+            self._forget(sid, job)
             self._quietly(job.stop)
 
     def detach(self, sid: str) -> None:
-        """A tab's connection ended. Class mode has no grace period yet: stop its job."""
-        self.stop(sid)
-
-    def attach(self, sid: str, job_id: str):
-        """Class mode cannot hand a job to another connection yet: no such job here."""
+        """``sid``'s connection ended: its job keeps running for the grace period, waiting
+        for a page on any web process to ``attach``; with no grace it is stopped at once.
+        The job's worker keeps the time (``route.TabRoute``)."""
+        if self.grace <= 0:
+            return self.stop(sid)
+        job = self.job(sid)  # None if another tab took it meanwhile
+        if job is None:
+            return None
+        self._forget(sid, job)
+        try:
+            pipe = self.redis.pipeline()  # a transaction: see attach
+            pipe.hset(keys.job(job.id), mapping={"tab": "", "away_since": time.time()})
+            pipe.hget(keys.job(job.id), "worker")
+            worker = pipe.execute()[1]
+            if worker is not None and not job.done:
+                job._call("detach", sid)
+        except (redis.RedisError, RuntimeError) as exc:
+            # the worker lets the grace run anyway once our liveness key is gone
+            log.warning("job %s: could not detach its tab: %s", job.id, exc)
         return None
 
-    def stop_all(self, wait: float = 5.0, reason: str = "") -> None:
+    def attach(self, sid: str, job_id: str):
+        """Move the job with this id to ``sid``, from its grace period or from another
+        connection on any web process; None when there is no such job (or its grace
+        period is over).
+
+        Returns:
+            (job, dataset event or None, history snapshot, latest picture or None,
+            previous sid or None).
+        """
+        record = self._read(job_id)
+        if record is None or self._expired(record):
+            return None
+        job = next((j for j in list(self._jobs.values()) if j.id == job_id), None)
+        job = job or RemoteJob(self, job_id, parse_config(json.loads(record["config"])))
+        previous = record.get("tab") or None
+        try:
+            # one transaction: a worker that takes the job now reads either the old tab
+            # (and is asked below) or the new one
+            pipe = self.redis.pipeline()
+            pipe.hset(keys.job(job_id), mapping={"tab": sid, "web": self.name})
+            pipe.hdel(keys.job(job_id), "away_since")
+            pipe.hmget(keys.job(job_id), "worker", "state")
+            worker, state = pipe.execute()[2]
+        except redis.RedisError as exc:
+            raise RuntimeError(QUEUE_DOWN) from exc
+        if state is not None and state.decode() in keys.DONE:
+            remains = self.remains(job_id)
+            if remains is None:
+                return None
+            dataset, history = remains.dataset, remains.history.snapshot()
+            picture = remains.history.picture
+        elif worker is None:  # still queued: the worker reads the new tab when it starts
+            dataset, history, picture = None, job.history.snapshot(), None
+        else:
+            answer = job._call("attach", sid, self.name)
+            dataset, history, previous = answer["dataset"], answer["history"], answer["previous"]
+            picture = answer["picture"]
         with self._lock:
-            jobs = list(self._jobs.values())
-            self._jobs.clear()
-        for job in jobs:
-            self._quietly(lambda job=job: job.stop(reason))
+            for other in [s for s, j in self._jobs.items() if j.id == job_id]:
+                del self._jobs[other]
+            own = self._jobs.pop(sid, None)
+            self._jobs[sid] = job
+        self.watchdog.watch(job_id, sid)
+        if own is not None and own.id != job_id:
+            self._quietly(own.stop)  # one job per connection, as with start
+        return job, dataset, history, picture, (None if previous == sid else previous)
+
+    def _expired(self, record: dict) -> bool:
+        """No tab has held the job for longer than the grace period (threads mode forgets
+        such a job; here its record and remains are still kept for a while)."""
+        away = record.get("away_since")
+        if not away or record.get("tab"):
+            return False
+        return time.time() - float(away) > float(record.get("grace") or 0)
+
+    def _read(self, job_id: str) -> dict | None:
+        """The job's record as text, None when there is none (or Redis is away)."""
+        try:
+            record = self.redis.hgetall(keys.job(job_id))
+        except redis.RedisError:
+            return None
+        if not record or b"config" not in record:
+            return None
+        return {k.decode(): v.decode() for k, v in record.items()}
+
+    def _forget(self, sid: str, job: RemoteJob) -> None:
+        self.lost(sid, job.id)
+
+    def lost(self, sid: str, job_id: str) -> None:
+        """Our tab ``sid`` no longer holds the job (it went, or a tab elsewhere took it)."""
+        with self._lock:
+            if sid in self._jobs and self._jobs[sid].id == job_id:
+                del self._jobs[sid]
+        self.watchdog.unwatch(job_id, sid)
+
+    def stop_all(self, wait: float = 5.0, reason: str = "") -> None:
+        """This web process shuts down: its tabs' jobs wait their grace period for the
+        pages to reconnect to another web process and ``attach`` (stopped with ``reason``
+        when there is no grace)."""
+        with self._lock:
+            held = list(self._jobs.items())
+        for sid, job in held:
+            if self.grace > 0:
+                self.detach(sid)
+            else:
+                self._forget(sid, job)
+                self._quietly(lambda job=job: job.stop(reason))
+        with contextlib.suppress(redis.RedisError):
+            self.redis.delete(keys.web(self.name))
 
     def listing(self) -> list[dict]:
         """Every live job of the cluster, for the teacher's view (``webapp.teacher``)."""
@@ -278,58 +312,7 @@ class RemoteJobManager:
 
     def ended_before_start(self, job: RemoteJob, message: str) -> None:
         """A job cancelled while queued: no worker will ever report it, so we do."""
-        self._end(job.id, "stopped", message)
-
-    def _end(self, job_id: str, state: str, message: str, local_only: bool = False) -> None:
-        """Write the job's end into its record (if Redis answers) and tell its tab."""
-        try:
-            pipe = self.redis.pipeline()
-            pipe.hset(keys.job(job_id), mapping={"state": state, "message": message})
-            pipe.srem(keys.LIVE, job_id)
-            pipe.expire(keys.job(job_id), 3600)
-            pipe.execute()
-        except redis.RedisError:
-            pass
-        with self._lock:
-            sid = self._tabs.pop(job_id, None)
-        if sid is not None:
-            event = {"job": job_id, "time": time.time(), "state": state, "message": message}
-            # straight to the tab from this process: the message queue may be the thing down
-            self.socketio.emit("status", event, to=sid, ignore_queue=True)
-
-    def _watch(self) -> None:
-        """Every ``WATCH_EVERY`` s: a started job whose worker's heartbeat expired failed;
-        after ``OUTAGE_LIMIT`` s without Redis, every watched job is given up."""
-        last_ok = time.monotonic()
-        while True:
-            time.sleep(keys.WATCH_EVERY)
-            with self._lock:
-                watched = list(self._tabs)
-            try:
-                for job_id in watched:
-                    self._check(job_id)
-                last_ok = time.monotonic()
-            except redis.RedisError:
-                if time.monotonic() - last_ok > keys.OUTAGE_LIMIT:
-                    for job_id in watched:
-                        self._end(
-                            job_id, "failed", "lost contact with the job queue: " + QUEUE_DOWN
-                        )
-            except Exception:
-                log.exception("the watchdog could not check the jobs")
-
-    def _check(self, job_id: str) -> None:
-        pipe = self.redis.pipeline()
-        pipe.hmget(keys.job(job_id), "state", "worker")
-        pipe.exists(keys.alive(job_id))
-        (state, worker), alive = pipe.execute()
-        state = state.decode() if state else None
-        if state is None or state in keys.DONE:
-            with self._lock:
-                self._tabs.pop(job_id, None)  # ended: its worker said so
-        elif worker is not None and not alive:
-            log.warning("job %s: its worker %s stopped beating", job_id, worker.decode())
-            self._end(job_id, "failed", WORKER_DIED)
+        self.watchdog.end(job.id, "stopped", message)
 
     @staticmethod
     def _quietly(action) -> None:

@@ -2,13 +2,14 @@
 
 Each process is an RQ ``SimpleWorker``: one job at a time, in the process itself (no fork
 per job), so a SIGTERM reaches the running ``TrainingJob`` and ends it ``stopped`` at
-once. Events go to the tab's room through Flask-SocketIO's Redis message queue; calls
-from web processes arrive on the job's control channel (``keys.control``).
+once. The job itself runs in ``running.run_job``: events go to the tab through
+Flask-SocketIO's Redis message queue, calls from web processes arrive on the job's control
+channel (``keys.control``).
 """
 
 from __future__ import annotations
 
-import logging
+import os
 import signal
 import subprocess
 import sys
@@ -19,161 +20,20 @@ import redis
 from flask_socketio import SocketIO
 from rq import Queue, SimpleWorker
 
-from bpnet.engine import TrainingJob, parse_config
-
 from . import keys
-
-log = logging.getLogger(__name__)
+from .running import context
 
 SHUT_DOWN = "the worker was shut down"
-LOST_QUEUE = "lost contact with the job queue, so the job was stopped"
-
-
-class _Context:
-    """What the job function needs from the process that runs it (set by ``work``)."""
-
-    redis: redis.Redis
-    socketio: SocketIO
-    name: str = keys.this_process()
-    current: TrainingJob | None = None
-    stop_reason: str | None = None
-
-
-context = _Context()
-
-
-def run_job(job_id: str, config: dict) -> str:
-    """The RQ job: train ``config`` as job ``job_id``, reporting to the room ``job_id``."""
-    r = context.redis
-    if not r.set(keys.claim(job_id), context.name, nx=True, ex=keys.RECORD_TTL):
-        return "cancelled"  # a web process stopped it before any worker took it
-    job = TrainingJob(parse_config(config), job_id=job_id)
-    context.current, context.stop_reason = job, None
-    calls = r.pubsub(ignore_subscribe_messages=True)
-    calls.subscribe(keys.control(job_id))  # before the job is seen running: no call is lost
-    r.set(keys.alive(job_id), context.name, ex=keys.HEARTBEAT_TTL)
-    r.hset(keys.job(job_id), mapping={"worker": context.name, "started": time.time()})
-    done = threading.Event()
-    threads = [
-        threading.Thread(target=_heartbeat, args=(job, done), daemon=True),
-        threading.Thread(target=_answer_calls, args=(job, calls, done), daemon=True),
-    ]
-    for thread in threads:
-        thread.start()
-    try:
-        return job.run(_Emitter(job_id))
-    finally:
-        done.set()
-        context.current = None
-        _leave_results(job)
-        for thread in threads:
-            thread.join(2.0)
-
-
-class _Emitter:
-    """``emit`` for the job: its events to the tab's room, and the job's record kept up to
-    date for the watchdog and the teacher's view. Redis trouble never breaks the job."""
-
-    def __init__(self, job_id: str):
-        self.job_id = job_id
-        self.failing = False  # one line in the log per outage, not one per event
-
-    def __call__(self, event: dict) -> None:
-        name = event.pop("event")
-        try:
-            if name == "dataset":
-                event["worker"] = context.name
-            elif name == "status":
-                if event["state"] == "stopped" and context.stop_reason:
-                    event["message"] = context.stop_reason
-                self._record(event)
-            elif name == "epoch":
-                self._epoch(event)
-            context.socketio.emit(name, event, to=self.job_id)
-            self.failing = False
-        except redis.RedisError as exc:
-            if not self.failing:
-                log.warning("job %s: cannot report to Redis: %s", self.job_id, exc)
-            self.failing = True
-
-    def _record(self, event: dict) -> None:
-        fields = {"state": event["state"], "message": event["message"]}
-        pipe = context.redis.pipeline()
-        pipe.hset(keys.job(self.job_id), mapping=fields)
-        if event["state"] in keys.DONE:
-            pipe.srem(keys.LIVE, self.job_id)
-            pipe.delete(keys.alive(self.job_id))
-            for key in (keys.job(self.job_id), keys.losses(self.job_id)):
-                pipe.expire(key, 3600)
-        pipe.execute()
-
-    def _epoch(self, event: dict) -> None:
-        pipe = context.redis.pipeline()
-        pipe.hset(
-            keys.job(self.job_id), mapping={"epoch": event["epoch"], "epochs": event["epochs"]}
-        )
-        pipe.rpush(keys.losses(self.job_id), float(event["train_loss"]))
-        pipe.ltrim(keys.losses(self.job_id), -keys.LOSS_POINTS, -1)
-        pipe.execute()
-
-
-def _heartbeat(job: TrainingJob, done: threading.Event) -> None:
-    """Refresh the job's ``alive`` key; a job that cannot reach Redis for ``OUTAGE_LIMIT``
-    seconds is stopped (nobody could see or control it, and the web side gives up too)."""
-    last_ok = time.monotonic()
-    while not done.wait(keys.HEARTBEAT_EVERY):
-        try:
-            context.redis.set(keys.alive(job.id), context.name, ex=keys.HEARTBEAT_TTL)
-            last_ok = time.monotonic()
-        except redis.RedisError:
-            if time.monotonic() - last_ok > keys.OUTAGE_LIMIT and not job.done:
-                context.stop_reason = LOST_QUEUE
-                job.stop()
-
-
-def _answer_calls(job: TrainingJob, calls, done: threading.Event) -> None:
-    """Run the calls web processes send for this job; answer those that wait."""
-    while not done.is_set():
-        try:
-            message = calls.get_message(timeout=0.5)
-        except redis.RedisError:
-            time.sleep(0.5)
-            continue
-        if message is None:
-            continue
-        request = keys.loads(message["data"])
-        method, reply = request["method"], request.get("reply")
-        try:
-            if method not in keys.CALLS or not hasattr(job, method):
-                raise AttributeError(f"this worker's jobs have no {method!r}")
-            answer = ("ok", getattr(job, method)(*request["args"], **request["kwargs"]))
-        except Exception as exc:
-            answer = ("error", exc)
-        if reply:
-            try:
-                payload = keys.dumps(answer)
-            except Exception as exc:  # an exception that cannot be pickled
-                payload = keys.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
-            pipe = context.redis.pipeline()
-            pipe.lpush(keys.reply(reply), payload)
-            pipe.expire(keys.reply(reply), 60)
-            pipe.execute()
-    calls.close()
-
-
-def _leave_results(job: TrainingJob) -> None:
-    """Keep the ended job's weights for an hour: the download link outlives the worker's
-    interest in the job."""
-    try:
-        kept = {name: getattr(job, name)() for name in keys.KEPT_AFTER_END}
-        if kept["weights"] is not None:
-            context.redis.set(keys.result(job.id), keys.dumps(kept), ex=3600)
-    except Exception as exc:
-        log.warning("job %s: could not keep its weights: %s", job.id, exc)
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class Worker(SimpleWorker):
     """RQ's in-process worker, with SIGTERM/SIGINT ending the running job first."""
+
+    # RQ waits ever longer between tries to reach a lost Redis (up to a minute), so a job
+    # queued soon after Redis came back could wait that long: try every second instead
+    exponential_backoff_factor = 1.0
+    max_connection_wait_time = 1.0
 
     def request_stop(self, signum, frame):
         job = context.current
@@ -213,7 +73,12 @@ def serve(url: str, processes: int = 1) -> int:
         work(url)
         return 0
     command = [sys.executable, "-m", "bpnet", "worker", "--redis", url, "--processes", "1"]
-    children: list[subprocess.Popen] = [subprocess.Popen(command) for _ in range(processes)]
+    # one process per core: each with one BLAS thread, or N processes would run N² threads
+    # (the user's own settings win)
+    env = {**{name: "1" for name in BLAS_THREADS}, **os.environ}
+    children: list[subprocess.Popen] = [
+        subprocess.Popen(command, env=env) for _ in range(processes)
+    ]
     stopping = threading.Event()
 
     def stop(signum, frame):
@@ -228,7 +93,7 @@ def serve(url: str, processes: int = 1) -> int:
         for i, child in enumerate(children):
             if child.poll() is not None and not stopping.is_set():
                 time.sleep(1.0)  # no restart storm while Redis is away
-                children[i] = subprocess.Popen(command)
+                children[i] = subprocess.Popen(command, env=env)
         stopping.wait(0.5)
     for child in children:
         child.wait()
