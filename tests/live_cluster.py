@@ -8,12 +8,14 @@ Tests that need it call ``need_class_mode()`` at import: without redis-server or
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 
@@ -77,17 +79,24 @@ def worker(url: str, processes: int = 1):
         [sys.executable, "-m", "bpnet", "worker", "--redis", url, "--processes", str(processes)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    ready = 0
-    deadline = time.monotonic() + 30
-    while ready < processes and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError("bpnet worker exited before it was ready")
-        ready += "waiting for jobs" in line
+    # read its output in a thread: a blocking readline would wait forever on a silent worker
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True)
+    reader.start()
+    ready, deadline = 0, time.monotonic() + 30
     try:
+        while ready < processes:
+            try:
+                ready += "waiting for jobs" in lines.get(timeout=0.5)
+            except queue.Empty:
+                if process.poll() is not None:
+                    raise RuntimeError("bpnet worker exited before it was ready") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"bpnet worker: {ready}/{processes} ready after 30 s") from None
         yield process
     finally:
         _end(process)
+        reader.join(5)
         process.stdout.close()
 
 
