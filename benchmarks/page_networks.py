@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 import warnings
@@ -24,7 +23,7 @@ from bpnet import nn
 from bpnet.data import DataLoader
 from bpnet.engine.tasks import build_optimizer, build_task, parse_config
 
-from . import describe_machine, import_torch, limit_threads
+from . import describe_machine, import_torch, limit_threads, spread
 
 PAGES = ("curve", "surface")  # the two regression pages, with their default configs
 
@@ -142,18 +141,12 @@ def run_page(task_name: str, torch, args) -> dict:
     return result
 
 
-def _spread(values: list[float], form: str = "{:.2f}") -> str:
-    ordered = sorted(values)
-    picks = (ordered[0], statistics.median(ordered), ordered[-1])
-    return " / ".join(form.format(v) for v in picks)
-
-
 def print_summary(results: list[dict]) -> None:
     print("\nSummary (µs per step, min / median / max over the timed rounds; wall clock)")
     for r in results:
-        line = f"  {r['name']:<26} bpnet {_spread(r['bpnet'][0], '{:.0f}')}"
+        line = f"  {r['name']:<26} bpnet {spread(r['bpnet'][0], '{:.0f}')}"
         if "PyTorch" in r:
-            line += f"   PyTorch {_spread(r['PyTorch'][0], '{:.0f}')}"
+            line += f"   PyTorch {spread(r['PyTorch'][0], '{:.0f}')}"
         print(line)
     if any("PyTorch" in r for r in results):
         print("bpnet's round / PyTorch's round (min / median / max; wall clock, then CPU time):")
@@ -162,7 +155,9 @@ def print_summary(results: list[dict]) -> None:
             ratios = [
                 [a / b for a, b in zip(r["bpnet"][kind], r["PyTorch"][kind])] for kind in (0, 1)
             ]
-            print(f"  {r['name']:<26} wall {_spread(ratios[0])}   CPU {_spread(ratios[1])}")
+            print(
+                f"  {r['name']:<26} wall {spread(ratios[0], '{:.2f}')}   CPU {spread(ratios[1], '{:.2f}')}"
+            )
     print("load average at the end: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
 
 
