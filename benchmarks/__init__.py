@@ -90,17 +90,28 @@ def median_min(times: list[float]) -> tuple[float, float]:
     return statistics.median(times), min(times)
 
 
-def alternate(contenders: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+def alternate(
+    contenders: dict[str, Callable[[], object]], rounds: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Time each callable ``rounds`` times, interleaved (A B C, then C B A, …), so a CPU that
     stalls for a few seconds slows every contender alike instead of one of them.
 
-    Returns ``{name: [seconds, …]}``.
+    Returns ``({name: [wall seconds, …]}, {name: [process CPU seconds, …]})``: on a shared
+    machine the CPU time is what a busy neighbour disturbs least.
     """
-    times: dict[str, list[float]] = {name: [] for name in contenders}
+    wall: dict[str, list[float]] = {name: [] for name in contenders}
+    cpu: dict[str, list[float]] = {name: [] for name in contenders}
     names = list(contenders)
     for round_index in range(rounds):
         for name in names if round_index % 2 == 0 else reversed(names):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             contenders[name]()
-            times[name].append(time.perf_counter() - start)
-    return times
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+    return wall, cpu
+
+
+def spread(values: list[float], form: str = "{:.3f}") -> str:
+    """``min / median / max`` of ``values``, each formatted with ``form``."""
+    ordered = sorted(values)
+    return " / ".join(form.format(v) for v in (ordered[0], statistics.median(ordered), ordered[-1]))

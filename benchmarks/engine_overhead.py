@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 from collections.abc import Callable
 
@@ -21,7 +22,7 @@ import numpy as np
 from bpnet.engine import TrainingJob, parse_config
 from bpnet.engine.tasks import build_optimizer, build_task
 
-from . import alternate, describe_machine, limit_threads, median_min
+from . import alternate, describe_machine, limit_threads, median_min, spread
 
 Emit = Callable[[dict], object]
 TARGET_ACCURACY = 0.98
@@ -67,13 +68,26 @@ def bare_loop(overrides: dict) -> float:
 
 
 def measure_overhead(overrides: dict, rounds: int, emit: Emit | None = None) -> dict:
-    """Alternate job and bare loop ``rounds`` times (after one warm-up round each)."""
-    times = alternate(
+    """Alternate job and bare loop ``rounds`` times (after one warm-up round each).
+
+    Returns medians and minimums of each, the ratio of the medians, and the job's time over
+    the bare loop's time of the same round, per round (``round_ratios``: wall clock, then
+    process CPU time), which a neighbour that wakes up disturbs least.
+    """
+    wall, cpu = alternate(
         {"engine": lambda: time_job(overrides, emit), "bare": lambda: bare_loop(overrides)},
         rounds + 1,
     )
-    engine, bare = median_min(times["engine"][1:]), median_min(times["bare"][1:])
-    return {"engine": engine, "bare": bare, "ratio": (engine[0] / bare[0], engine[1] / bare[1])}
+    engine, bare = median_min(wall["engine"][1:]), median_min(wall["bare"][1:])
+    round_ratios = [
+        [a / b for a, b in zip(times["engine"][1:], times["bare"][1:])] for times in (wall, cpu)
+    ]
+    return {
+        "engine": engine,
+        "bare": bare,
+        "ratio": (engine[0] / bare[0], engine[1] / bare[1]),
+        "round_ratios": round_ratios,
+    }
 
 
 def report_accuracy(overrides: dict) -> None:
@@ -121,6 +135,10 @@ def main(argv: list[str] | None = None) -> None:
           f"(min {bare_min:.3f})   engine/bare {result['ratio'][0]:.3f} "
           f"(min/min {result['ratio'][1]:.3f}): overhead "
           f"{100 * (result['ratio'][0] - 1):+.1f}%", flush=True)  # fmt: skip
+    wall_ratios, cpu_ratios = result["round_ratios"]
+    print(f"  engine/bare per round (min / median / max): wall {spread(wall_ratios)}, "
+          f"CPU {spread(cpu_ratios)}", flush=True)  # fmt: skip
+    print("  load average now: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
     if not args.no_accuracy:
         report_accuracy({"epochs": 2, "train_subset": 3000} if args.quick else {})
     if not math.isfinite(result["ratio"][0]):

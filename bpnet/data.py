@@ -116,7 +116,8 @@ class DataLoader:
                 yield tuple(a[start : start + size] for a in self.arrays)
             else:
                 idx = order[start : start + size]
-                yield tuple(np.take(a, idx, axis=0) for a in self.arrays)
+                # the method, not np.take: np.take's Python wrapper costs a µs per array
+                yield tuple(a.take(idx, axis=0) for a in self.arrays)
 
 
 def _is_dataset(value) -> bool:

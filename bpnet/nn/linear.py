@@ -91,7 +91,7 @@ class Linear(Module):
             else:
                 weight.grad += np.dot(rows.T, x_rows)
         if bias is not None and bias.requires_grad:
-            bias.accumulate_grad(rows.sum(axis=0))
+            bias.accumulate_grad(np.add.reduce(rows, axis=0))  # .sum(0) minus its wrapper
         return grad @ weight.data if input_grad else None
 
     def extra_repr(self) -> str:

@@ -35,12 +35,14 @@ class _Loss(Module):
             )
 
     def _reduce(self, per_element: np.ndarray, denominator: float | None = None):
+        if self.reduction == "none":
+            return per_element
+        # np.add.reduce is .sum() without its Python wrapper (a µs per step); for "mean",
+        # the float32 value .mean() gives, without its bookkeeping
+        total = np.add.reduce(per_element, axis=None)
         if self.reduction == "mean":
-            # the float32 value .mean() gives, without its Python-level bookkeeping (µs per step)
-            return np.float64(per_element.sum() / (denominator or per_element.size))
-        if self.reduction == "sum":
-            return np.float64(per_element.sum())
-        return per_element
+            return np.float64(total / (denominator or per_element.size))
+        return np.float64(total)
 
     def _scale(self, grad_output, shape, denominator: float | None = None):
         """dL_reduced/dL_element times the upstream gradient (1 by default)."""
@@ -159,7 +161,8 @@ class CrossEntropyLoss(_Loss):
         if ignored is not None:
             target = np.where(ignored, 0, target)  # any valid index: those rows count for 0
         rows = np.arange(n)
-        shifted = input - input.max(axis=1, keepdims=True)
+        # ufunc reductions: .max() and .sum() minus their Python wrappers, on every step
+        shifted = input - np.maximum.reduce(input, axis=1, keepdims=True)
         picked = shifted[rows, target]  # before exp overwrites shifted
         smoothing = self.label_smoothing
         weight = self._class_weights(classes, input.dtype)
@@ -168,7 +171,7 @@ class CrossEntropyLoss(_Loss):
             -(shifted.sum(axis=1) if weight is None else shifted @ weight) if smoothing else None
         )
         exp = np.exp(shifted, out=shifted)  # in place: one array fewer per step
-        sum_exp = exp.sum(axis=1, keepdims=True)
+        sum_exp = np.add.reduce(exp, axis=1, keepdims=True)
         log_sum_exp = np.log(sum_exp[:, 0])
         exp /= sum_exp
         self._probs, self._target, self._ignored = exp, target, ignored
@@ -212,7 +215,7 @@ class CrossEntropyLoss(_Loss):
         """Refuse targets outside [0, C); returns the mask of ignored targets (None if none)."""
         # one reduction instead of min() and max(): a negative index seen as unsigned is huge
         in_range = target.dtype == np.int64 and (
-            not target.size or int(target.view(np.uint64).max()) < classes
+            not target.size or int(np.maximum.reduce(target.view(np.uint64))) < classes
         )
         if in_range and not 0 <= self.ignore_index < classes:
             return None

@@ -42,45 +42,117 @@ class Adam(Optimizer):
             amsgrad=amsgrad, maximize=maximize,
         )  # fmt: skip
         super().__init__(params, defaults)
+        self._one_arrays: dict = {}  # see _one_array_moments; reused buffers, not state
 
     def _update_group(self, params, group):
-        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
-        eps, amsgrad, maximize = group["eps"], group.get("amsgrad"), group.get("maximize")
-        for p in params:
-            state = self.state.get(p)
-            if not state:
-                state = self.state[p] = {
-                    "step": 0,
-                    "exp_avg": np.zeros_like(p.data),
-                    "exp_avg_sq": np.zeros_like(p.data),
-                }
-                if amsgrad:
-                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        lr, wd = group["lr"], group["weight_decay"]
+        amsgrad, maximize = group.get("amsgrad"), group.get("maximize")
+        states = [self._state_of(p, amsgrad) for p in params]
+        for state in states:
             state["step"] += 1
-            step = state["step"]
+        if self._fits_one_array(params, states, amsgrad):
+            return self._update_as_one_array(params, states, group)
+        for p, state in zip(params, states):
             g = -p.grad if maximize else p.grad
             if wd and self.decoupled_weight_decay:
                 p.data *= 1 - lr * wd  # AdamW: decay the weights, not the gradient
             elif wd:
                 g = g + wd * p.data
-            m, v = state["exp_avg"], state["exp_avg_sq"]
-            # two reused temporaries instead of five fresh arrays per step
-            tmp, denom = self._scratch_like(p.data, 0), self._scratch_like(p.data, 1)
-            m *= beta1
-            m += np.multiply(g, 1 - beta1, out=tmp)
-            v *= beta2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - beta2
-            v += tmp
-            if amsgrad:
-                v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            bias_correction2_sqrt = math.sqrt(1 - beta2**step)
-            np.sqrt(v, out=denom)
-            denom /= bias_correction2_sqrt
-            denom += eps
-            np.divide(m, denom, out=tmp)
-            tmp *= lr / (1 - beta1**step)
-            p.data -= tmp
+            maximum = state["max_exp_avg_sq"] if amsgrad else None
+            scratch = self._scratch_like(p.data, 0), self._scratch_like(p.data, 1)
+            p.data -= self._step_of(g, state["exp_avg"], state["exp_avg_sq"], maximum,
+                                    state["step"], group, scratch)  # fmt: skip
+
+    def _state_of(self, p, amsgrad) -> dict:
+        state = self.state.get(p)
+        if not state:
+            state = self.state[p] = {
+                "step": 0,
+                "exp_avg": np.zeros_like(p.data),
+                "exp_avg_sq": np.zeros_like(p.data),
+            }
+        if amsgrad and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        return state
+
+    @staticmethod
+    def _step_of(g, m, v, maximum, step, group, scratch) -> np.ndarray:
+        """Update the moments ``m`` and ``v`` in place from the gradient ``g``; returns the
+        step to subtract from the weights, written into ``scratch[0]``."""
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        # two reused temporaries instead of five fresh arrays per step
+        tmp, denom = scratch
+        m *= beta1
+        m += np.multiply(g, 1 - beta1, out=tmp)
+        v *= beta2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - beta2
+        v += tmp
+        if maximum is not None:  # amsgrad
+            v = np.maximum(maximum, v, out=maximum)
+        np.sqrt(v, out=denom)
+        denom /= math.sqrt(1 - beta2**step)
+        denom += eps
+        np.divide(m, denom, out=tmp)
+        tmp *= lr / (1 - beta1**step)
+        return tmp
+
+    # --- small networks: the whole group as one array -------------------------------
+    # A step is 13 numpy calls per parameter. For the pages' 1-64-64-1 networks that is 78
+    # calls of about a µs on arrays of 1 to 4,096 numbers, a third of the training step.
+    # Below ONE_ARRAY_LIMIT numbers the moments of a group live in one array each (the
+    # state's arrays are views into it), so the 13 calls run once per group; the gradient
+    # is gathered into one array and the step handed back per parameter. Bigger groups
+    # keep one call sequence per parameter: there, the gather would be one memory pass more.
+    ONE_ARRAY_LIMIT = 1 << 16
+
+    def _fits_one_array(self, params, states, amsgrad) -> bool:
+        if amsgrad or len(params) < 2 or sum(p.data.size for p in params) > self.ONE_ARRAY_LIMIT:
+            return False
+        dtype, step = params[0].data.dtype, states[0]["step"]
+        return all(
+            p.data.dtype == dtype and p.grad.dtype == dtype and s["step"] == step
+            for p, s in zip(params, states)
+        )
+
+    def _update_as_one_array(self, params, states, group) -> None:
+        lr, wd = group["lr"], group["weight_decay"]
+        m, v = self._one_array_moments(params, states)
+        g = np.concatenate([p.grad.reshape(-1) for p in params])
+        if group.get("maximize"):
+            np.negative(g, out=g)
+        if wd and self.decoupled_weight_decay:
+            for p in params:
+                p.data *= 1 - lr * wd
+        elif wd:
+            g += wd * np.concatenate([p.data.reshape(-1) for p in params])
+        scratch = self._scratch_like(m, 0), self._scratch_like(m, 1)
+        update = self._step_of(g, m, v, None, states[0]["step"], group, scratch)
+        start = 0
+        for p in params:
+            p.data -= update[start : start + p.data.size].reshape(p.data.shape)
+            start += p.data.size
+
+    def _one_array_moments(self, params, states) -> tuple[np.ndarray, np.ndarray]:
+        """The group's ``exp_avg`` and ``exp_avg_sq`` as two flat arrays whose slices are the
+        state's arrays; rebuilt (copying the state's values) when the state was replaced (as
+        ``load_state_dict`` does) or another set of parameters has gradients this step."""
+        key = tuple(map(id, params))
+        m, v = self._one_arrays.get(key, (None, None))
+        if m is not None and all(
+            s["exp_avg"].base is m and s["exp_avg_sq"].base is v for s in states
+        ):
+            return m, v
+        m = np.concatenate([s["exp_avg"].reshape(-1) for s in states])
+        v = np.concatenate([s["exp_avg_sq"].reshape(-1) for s in states])
+        start = 0
+        for p, s in zip(params, states):
+            size, shape = p.data.size, p.data.shape
+            s["exp_avg"] = m[start : start + size].reshape(shape)
+            s["exp_avg_sq"] = v[start : start + size].reshape(shape)
+            start += size
+        self._one_arrays = {key: (m, v)}  # the last set of parameters only
+        return m, v
 
 
 class AdamW(Adam):
