@@ -3,7 +3,6 @@ what it says, and a property test that any text either compiles or raises Expres
 
 import ast
 import pickle
-import time
 from pathlib import Path
 
 import numpy as np
@@ -182,12 +181,13 @@ def test_rejected_code_never_runs(tmp_path: Path):
     assert not target.exists()
 
 
-def test_huge_power_is_refused_quickly():
-    start = time.perf_counter()
-    for text in ("9**9**9**9", "x**9**9**9", "2^2^2^2^2^2^2^2", "(x+9)^(9^99)"):
+def test_huge_powers_are_refused_before_anything_is_computed():
+    for text in ("9**9**9**9", "x**9**9**9", "2^2^2^2^2^2^2^2"):
         with pytest.raises(ExpressionError):
-            compile_expression(text)(X)
-    assert time.perf_counter() - start < 1.0
+            compile_expression(text)  # refused at compile time: nothing is evaluated
+    # a float power overflows to inf at once, and a value that is not finite is refused
+    with pytest.raises(ExpressionError, match="not finite"):
+        compile_expression("(x+9)^(9^99)")(X)
 
 
 def test_log_on_a_domain_with_nonpositive_x_names_the_first_bad_point():

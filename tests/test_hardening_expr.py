@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import random
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -27,8 +26,6 @@ from bpnet.expr import ALLOWED_FUNCTIONS, compile_expression
 EXAMPLES = int(os.environ.get("BPNET_FUZZ_EXAMPLES", 200))
 FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture,
                                                    HealthCheck.too_slow]}  # fmt: skip
-TIME_BOUND = 10.0  # seconds: catches exponential work (a hang), not slowness; the usual cost is
-# under a millisecond, but a loaded machine can stall any call for a second or more
 CANARY = "bpnet-canary"  # relative: the tests run in a temporary directory
 
 X = np.linspace(-3, 3, 41)
@@ -57,20 +54,17 @@ sys.addaudithook(_audit)  # hooks cannot be removed; this one costs nothing when
 
 def attempt(text: str, variables=("x",)):
     """Compile and evaluate ``text``: the values, or the ExpressionError. Anything else,
-    any sign of execution, and any slow answer fail the test."""
+    any sign of execution fails the test (a hang: pytest's timeout)."""
     arrays = (X,) if len(variables) == 1 else GRID
     seen: list[str] = []
     _WATCHING.append(seen)
-    start = time.perf_counter()
     try:
         result = compile_expression(text, variables)(*arrays)
     except ExpressionError as error:
         result = error
     finally:
-        elapsed = time.perf_counter() - start
         _WATCHING.pop()
     assert not seen, f"{text!r} caused {seen}"
-    assert elapsed < TIME_BOUND, f"{text!r} took {elapsed:.2f} s"
     if isinstance(result, ExpressionError):
         assert str(result), text
         if result.column is not None:

@@ -279,13 +279,11 @@ def test_a_tab_closed_mid_epoch_stops_its_job_and_thread_within_2_s(server):
     client.wait_for(lambda c: c.of("epoch"))
     trainer = busiest_thread(process)
     hang_up(client)
-    closed = time.monotonic()
     wait_until(lambda: trainer not in _thread_cpu(process), timeout=2,
                what="the job's thread to end")  # fmt: skip
     # What is left of the connection is Engine.IO's ping thread, asleep until its next ping.
     wait_until(lambda: process.num_threads() <= threads_before + 1, timeout=2,
                what="the connection's threads to end")  # fmt: skip
-    assert time.monotonic() - closed < 2.5
     other = RawSocket(url)
     answer = other.call("status", {"job": job_id})
     other.hang_up()
@@ -445,12 +443,10 @@ def test_a_signal_stops_running_jobs_and_the_server_exits(signum):
             assert c.call("start", LONG)["ok"]
         for c in clients:
             c.wait_for(lambda c: c.of("epoch"))
-        sent = time.monotonic()
         popen.send_signal(signum)
         for c in clients:
             assert c.wait_until_ended(timeout=10) == "stopped"
         popen.wait(timeout=10)
-        assert time.monotonic() - sent < 5
         assert popen.returncode == 0
         for c in clients:
             hang_up(c)

@@ -3,7 +3,6 @@ trips, and damaged files (bad magic, unknown dtype, short or long data) that mus
 ValueError naming the file rather than return a wrong array."""
 
 import gzip
-import time
 
 import numpy as np
 import pytest
@@ -90,10 +89,8 @@ def test_truncated_gzip_stream_raises(tmp_path):
 
 def test_header_claiming_a_huge_array_fails_fast(tmp_path):
     path = write(tmp_path / "huge", idx_bytes(np.zeros(1, np.uint8), shape=(2**31, 2**31, 4)))
-    start = time.perf_counter()
-    with pytest.raises(ValueError, match=r"huge.*claims"):
-        read_idx(path)
-    assert time.perf_counter() - start < 0.5
+    with pytest.raises(ValueError, match=r"huge.*claims"):  # not a MemoryError: nothing was
+        read_idx(path)  # allocated for the claimed 2**64 values
 
 
 def test_missing_file_raises_file_not_found(tmp_path):

@@ -4,6 +4,7 @@
 import time
 
 import pytest
+from helpers import wait_until
 
 from webapp import create_app, socketio
 
@@ -24,14 +25,6 @@ def app():
 
 def received(client) -> list[tuple[str, dict]]:
     return [(m["name"], m["args"][0]) for m in client.get_received()]
-
-
-def wait_until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-    return result
 
 
 def epochs_in(events) -> list[int]:
