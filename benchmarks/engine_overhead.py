@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
 
     unit = {"epochs": 1}
     if args.quick:
-        unit, args.rounds = {"epochs": 1, "train_subset": 3000}, 2
+        unit, args.rounds = {"epochs": 1, "train_subset": 1000}, 2
     print(f"\nTrainingJob vs a bare loop, the default MNIST config with {unit}, alternated, "
           f"1 warm-up + {args.rounds} rounds:", flush=True)  # fmt: skip
     result = measure_overhead(unit, args.rounds)
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
           f"CPU {spread(cpu_ratios)}", flush=True)  # fmt: skip
     print("  load average now: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
     if not args.no_accuracy:
-        report_accuracy({"epochs": 2, "train_subset": 3000} if args.quick else {})
+        report_accuracy({"epochs": 1, "train_subset": 1000} if args.quick else {})
     if not math.isfinite(result["ratio"][0]):
         raise SystemExit(1)
 

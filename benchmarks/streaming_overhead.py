@@ -68,12 +68,13 @@ def watched(url: str, config: dict) -> tuple[float, int]:
     return received["last"]["elapsed"], received["count"]
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
+def start_server(*args: str) -> tuple[subprocess.Popen, str]:
+    """``python -m webapp`` with ``args`` on a free port: (process, its URL)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "webapp", "--port", str(port)],
+        [sys.executable, "-m", "webapp", "--port", str(port), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=os.environ.copy(),

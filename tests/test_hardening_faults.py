@@ -231,7 +231,6 @@ def _cycle(url: str, wait: bool) -> None:
 
 def test_200_tabs_closing_right_after_start_leave_no_job_running(cycled):
     process, url = cycled["process"], cycled["url"]
-    assert cycled["seconds"] < 60, cycled["seconds"]  # tens of ms a cycle
     wait_until(lambda: not training(process), timeout=10, what="every job to stop")
     # Every slot is free: a job left running would make the fourth start "server busy".
     tabs = [RawSocket(url) for _ in range(4)]
