@@ -59,14 +59,14 @@ def work(url: str) -> None:
             queue = Queue(keys.QUEUE, connection=context.redis)
             worker = Worker([queue], connection=context.redis)
             worker.work(logging_level="WARNING")
-            # RQ also *returns* when it gives up: a job's end it could not write while
-            # Redis was away, with Redis back in time for its own farewell (teardown).
-            # Returning then would end the process, and no job would be picked up again
-            if worker.told_to_stop:
-                return
             why = "RQ's worker loop gave up"
         except Exception as exc:  # RQ gives up in other ways when Redis vanishes
             why = f"{type(exc).__name__}: {exc}"
+        # RQ also *returns* when it gives up: a job's end it could not write while Redis
+        # was away, with Redis back in time for its own farewell (teardown). Returning
+        # then would end the process, and no job would be picked up again
+        if worker is not None and worker.told_to_stop:
+            return
         if worker is not None and worker.pubsub_thread is not None:
             worker.pubsub_thread.stop()  # its unsubscribe failed without Redis: no leak
         print(f"bpnet worker {context.name}: lost Redis ({why}); retrying", flush=True)
