@@ -97,3 +97,25 @@ def test_redis_down_refuses_start_tells_running_tabs_and_recovers_when_back(stac
     last.callback(revived.kill)
     other.wait_for(lambda c: c.call("start", SHORT)["ok"], timeout=30)
     assert other.wait_until_ended(60) == "finished"
+
+
+def test_a_worker_whose_rq_loop_gave_up_starts_another_instead_of_exiting(monkeypatch):
+    # RQ's work loop *returns* when it gives up: say a job's end it could not write while
+    # Redis was away, with Redis back just in time for its farewell. A one-process worker
+    # that exited then left every later job queued for ever (seen under load, after a
+    # Redis restart); only SIGTERM/SIGINT may end it
+    from webapp.cluster import worker as cluster_worker
+
+    loops = []
+
+    def work(self, **kwargs):
+        loops.append(self)
+        if len(loops) == 2:
+            self.told_to_stop = True  # what SIGTERM sets (request_stop)
+        return False  # RQ's return when it gave up and when it was stopped alike
+
+    monkeypatch.setattr(cluster_worker.Worker, "work", work)
+    monkeypatch.setattr(cluster_worker.signal, "signal", lambda *_: None)  # pytest's own stay
+    with redis_server() as (url, _):
+        cluster_worker.work(url)
+    assert len(loops) == 2

@@ -34,8 +34,10 @@ class Worker(SimpleWorker):
     # queued soon after Redis came back could wait that long: try every second instead
     exponential_backoff_factor = 1.0
     max_connection_wait_time = 1.0
+    told_to_stop = False  # by SIGTERM/SIGINT: the only reason ``work`` may return
 
     def request_stop(self, signum, frame):
+        self.told_to_stop = True
         job = context.current
         if job is not None and not job.done:
             context.stop_reason = SHUT_DOWN
@@ -52,18 +54,27 @@ def work(url: str) -> None:
     print(f"bpnet worker {context.name}: waiting for jobs on {_safe(url)}", flush=True)
     stopping = threading.Event()
     while not stopping.is_set():
+        worker = None
         try:
             queue = Queue(keys.QUEUE, connection=context.redis)
-            Worker([queue], connection=context.redis).work(logging_level="WARNING")
+            worker = Worker([queue], connection=context.redis)
+            worker.work(logging_level="WARNING")
+            why = "RQ's worker loop gave up"
+        except Exception as exc:  # RQ gives up in other ways when Redis vanishes
+            why = f"{type(exc).__name__}: {exc}"
+        # RQ also *returns* when it gives up: a job's end it could not write while Redis
+        # was away, with Redis back in time for its own farewell (teardown). Returning
+        # then would end the process, and no job would be picked up again
+        if worker is not None and worker.told_to_stop:
             return
-        except Exception as exc:  # RQ gives up in several ways when Redis vanishes
-            print(f"bpnet worker {context.name}: lost Redis ({type(exc).__name__}: {exc}); "
-                  "retrying", flush=True)  # fmt: skip
-            # rq's handlers refer to the worker that gave up; until the next one, a
-            # signal simply ends the process
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: stopping.set())
-            stopping.wait(1.0)
+        if worker is not None and worker.pubsub_thread is not None:
+            worker.pubsub_thread.stop()  # its unsubscribe failed without Redis: no leak
+        print(f"bpnet worker {context.name}: lost Redis ({why}); retrying", flush=True)
+        # rq's handlers refer to the worker that gave up; until the next one, a
+        # signal simply ends the process
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stopping.set())
+        stopping.wait(1.0)
 
 
 def serve(url: str, processes: int = 1) -> int:
