@@ -146,7 +146,8 @@ def test_past_the_connection_cap_a_client_gets_503_and_pages_still_load_later():
             conn.settimeout(10)
             assert conn.recv(100) == b""
             conn.close()
-        assert get(url, "/curve")[0] == 200
+        # the server frees their slots as its threads wind down (a moment on a busy machine)
+        wait_until(lambda: get(url, "/curve")[0] == 200, timeout=10, what="a page to load")
     assert "Traceback" not in "".join(lines)
 
 
