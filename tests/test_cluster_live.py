@@ -164,8 +164,9 @@ def test_the_teacher_sees_every_job_of_the_cluster_and_stops_one(cluster, client
 
 
 # four batches an epoch, so a step of one batch is visible
-PAUSED = {"task": "curve", "epochs": 50, "hidden": [16, 16], "n_train": 64, "batch_size": 16,
-          "paused": True}  # fmt: skip
+# long enough that it still runs when the test refuses a step and stops it after resuming
+PAUSED = {"task": "curve", "epochs": 100_000, "hidden": [16, 16], "n_train": 64,
+          "batch_size": 16, "paused": True}  # fmt: skip
 MNIST = {"task": "mnist", "epochs": 2, "hidden": [32], "train_subset": 2000, "lr": 0.1}
 
 
