@@ -19,7 +19,7 @@ def form_values(page: Page) -> dict:
 
 def test_a_reload_mid_run_keeps_the_run_and_its_settings(browser, server):
     page = Page(browser, server + "/curve")
-    for field, value in {**SETUP, "epochs": 1500}.items():
+    for field, value in {**SETUP, "epochs": 4000}.items():
         if field == "activation":
             page.page.select_option("#activation", value)
         else:
@@ -33,13 +33,13 @@ def test_a_reload_mid_run_keeps_the_run_and_its_settings(browser, server):
     resumed_at = page.js("window.bpnet.lastEpoch.epoch")
     assert resumed_at >= 300
     assert {k: form_values(page)[k] for k in SETUP} == SETUP
-    assert form_values(page)["epochs"] == "1500"
+    assert form_values(page)["epochs"] == "4000"
     page.wait_for(f"window.bpnet.lastEpoch.epoch > {resumed_at + 200}")
     page.screenshot("reload-continues")
     page.wait_for("window.bpnet.state === 'finished'", timeout=180)
     time.sleep(0.3)
     epochs = page.trace("loss-plot", 0, "x")
-    assert epochs == list(range(1, 1501))  # every epoch, before and after the reload
+    assert epochs == list(range(1, 4001))  # every epoch, before and after the reload
     assert len(page.trace("fit-plot", 3, "y")) == 200  # the network's curve is drawn
     page.check_clean()
     page.close()
@@ -95,7 +95,7 @@ def test_two_pinned_runs_are_drawn_beside_the_live_one(browser, server):
 
 def test_the_time_travel_slider_shows_an_earlier_fit(browser, server):
     page = Page(browser, server + "/curve")
-    page.fill("epochs", 300)
+    page.fill("epochs", 150)
     page.start()
     page.wait_for("window.bpnet.state === 'finished'", timeout=120)
     time.sleep(0.3)
@@ -106,7 +106,7 @@ def test_the_time_travel_slider_shows_an_earlier_fit(browser, server):
     label = page.js("document.getElementById('time-travel-label').textContent")
     assert label.startswith("epoch ")
     shown = int(label.split()[1])
-    assert shown < 300
+    assert shown < 150
     earlier = page.trace("fit-plot", 3, "y")
     assert earlier != final
     marker = page.js("document.getElementById('loss-plot').layout.shapes[0].x0")
