@@ -11,7 +11,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from live_server import free_port
+from live_server import free_port, wait_for_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -52,7 +51,7 @@ def redis_server():
          "--appendonly", "no", "--dir", folder],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    _wait_for_port(port, process, "redis-server")
+    wait_for_port(port, process, "redis-server", timeout=20)
     try:
         yield f"redis://127.0.0.1:{port}/0", process
     finally:
@@ -68,7 +67,7 @@ def restart_redis(url: str) -> subprocess.Popen:
          "--appendonly", "no"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(),
     )  # fmt: skip
-    _wait_for_port(port, process, "redis-server")
+    wait_for_port(port, process, "redis-server", timeout=20)
     return process
 
 
@@ -92,26 +91,14 @@ def worker(url: str, processes: int = 1):
                 if process.poll() is not None:
                     raise RuntimeError("bpnet worker exited before it was ready") from None
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"bpnet worker: {ready}/{processes} ready after 30 s") from None
+                    raise RuntimeError(
+                        f"bpnet worker: {ready}/{processes} ready after 30 s"
+                    ) from None
         yield process
     finally:
         _end(process)
         reader.join(5)
         process.stdout.close()
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, name: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with status {process.returncode}") from None
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError(f"{name} did not start within 20 s")
 
 
 def _end(process: subprocess.Popen) -> None:

@@ -25,6 +25,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: float) -> None:
+    """Return once ``process`` accepts connections on ``port``; raise, with its output if it
+    exited, or after ``timeout`` seconds (it is killed then)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if process.poll() is not None:
+                output = process.stdout.read() if process.stdout else ""
+                raise RuntimeError(
+                    f"{name} exited with status {process.returncode}: {output}"
+                ) from None
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{name} did not start within {timeout:g} s")
+
+
 @contextmanager
 def live_server(*args: str, env: dict | None = None):
     """Yield (url, process) for ``python -m webapp`` on a free port; stop it afterwards."""
@@ -37,18 +56,7 @@ def live_server(*args: str, env: dict | None = None):
         env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited: {process.stdout.read()}") from None
-            time.sleep(0.05)
-    else:
-        process.kill()
-        raise RuntimeError("server did not start within 30 s")
+    wait_for_port(port, process, "python -m webapp", timeout=30)
     try:
         yield url, process
     finally:

@@ -92,17 +92,6 @@ class RawSocket:
         self.ws.sock.close()
 
 
-def hang_up(client: Client) -> None:
-    """Drop a python-socketio client's TCP connection, as a closed tab does (its polite
-    disconnect waits 3 s for a close handshake)."""
-    sock = getattr(getattr(client.sio.eio, "ws", None), "sock", None)
-    if sock is not None:
-        with suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-    deadline = time.monotonic() + 10
-    while client.sio.connected and time.monotonic() < deadline:
-        time.sleep(0.01)
-
 
 def _thread_cpu(process: psutil.Process) -> dict[int, float]:
     return {t.id: t.user_time + t.system_time for t in process.threads()}
@@ -267,7 +256,7 @@ def server():
 def client(server):
     client = Client(server[0])
     yield client
-    hang_up(client)
+    client.hang_up()
 
 
 def test_a_tab_closed_mid_epoch_stops_its_job_and_thread_within_2_s(server):
@@ -277,7 +266,7 @@ def test_a_tab_closed_mid_epoch_stops_its_job_and_thread_within_2_s(server):
     job_id = client.call("start", LONG)["job"]
     client.wait_for(lambda c: c.of("epoch"))
     trainer = busiest_thread(process)
-    hang_up(client)
+    client.hang_up()
     wait_until(lambda: trainer not in _thread_cpu(process), timeout=2,
                what="the job's thread to end")  # fmt: skip
     # What is left of the connection is Engine.IO's ping thread, asleep until its next ping.
@@ -448,7 +437,7 @@ def test_a_signal_stops_running_jobs_and_the_server_exits(signum):
         popen.wait(timeout=10)
         assert popen.returncode == 0
         for c in clients:
-            hang_up(c)
+            c.hang_up()
     output = "".join(lines)
     assert f"{signal.Signals(signum).name}: stopping 2 job(s)" in output, output
     assert "Traceback" not in output, output
