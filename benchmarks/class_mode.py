@@ -30,7 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 
 from bpnet.engine import defaults
-from webapp.cluster.worker import BLAS_THREADS
 
 from .load import Tab, curve, percentile
 
@@ -55,16 +54,11 @@ def _wait(port: int, process: subprocess.Popen, what: str) -> None:
             time.sleep(0.05)
 
 
-# one BLAS thread in every process, threads mode's included: what is compared is threads
-# against processes, not numpy's own threading (which `bpnet worker` turns off per process)
-ONE_BLAS_THREAD = {**os.environ, **{name: "1" for name in BLAS_THREADS}}
-
-
 @contextmanager
 def _process(command: list[str], port: int | None, what: str):
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ONE_BLAS_THREAD
-    )
+    # the web process and every worker process run numpy's BLAS on one thread by default,
+    # so what is compared is threads against processes, not numpy's own threading
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         if port is not None:
             _wait(port, process, what)

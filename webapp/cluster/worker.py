@@ -19,6 +19,7 @@ import time
 import redis
 from flask_socketio import SocketIO
 from rq import Queue, SimpleWorker
+from threadpoolctl import threadpool_limits
 
 from . import keys
 from .running import context
@@ -48,6 +49,11 @@ class Worker(SimpleWorker):
 def work(url: str) -> None:
     """Run one worker process until SIGTERM/SIGINT; carry on by itself after Redis was
     away (RQ gives up when Redis vanishes under a job: we start it again)."""
+    # one BLAS thread, as in the web process: N processes would otherwise run N² threads,
+    # and a step on a busy machine (and so Stop) could take seconds (the user's own
+    # settings win)
+    if not any(name in os.environ for name in BLAS_THREADS):
+        threadpool_limits(1, user_api="blas")
     context.redis = redis.Redis.from_url(url)
     context.socketio = SocketIO(message_queue=url)  # write-only: emits through Redis
     context.name = keys.this_process()
@@ -84,12 +90,7 @@ def serve(url: str, processes: int = 1) -> int:
         work(url)
         return 0
     command = [sys.executable, "-m", "bpnet", "worker", "--redis", url, "--processes", "1"]
-    # one process per core: each with one BLAS thread, or N processes would run N² threads
-    # (the user's own settings win)
-    env = {**{name: "1" for name in BLAS_THREADS}, **os.environ}
-    children: list[subprocess.Popen] = [
-        subprocess.Popen(command, env=env) for _ in range(processes)
-    ]
+    children: list[subprocess.Popen] = [subprocess.Popen(command) for _ in range(processes)]
     stopping = threading.Event()
 
     def stop(signum, frame):
@@ -104,7 +105,7 @@ def serve(url: str, processes: int = 1) -> int:
         for i, child in enumerate(children):
             if child.poll() is not None and not stopping.is_set():
                 time.sleep(1.0)  # no restart storm while Redis is away
-                children[i] = subprocess.Popen(command, env=env)
+                children[i] = subprocess.Popen(command)
         stopping.wait(0.5)
     for child in children:
         child.wait()
