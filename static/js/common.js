@@ -108,8 +108,9 @@ async function start() {
   bpnet.settings = settings; // what the run was started with, for a pin's label
   sessionStorage.setItem(jobKey(), bpnet.jobId);
   if (bpnet.state === "starting") setState("running");
-  // On a phone the controls sit above the plots: bring the plots into view.
-  if (ack.ok && matchMedia("(max-width: 900px)").matches) $(".plots").scrollIntoView({ behavior: "smooth" });
+  // On a phone the controls sit above the plots: bring the plots into view. At once, not
+  // smoothly: a smooth scroll is cancelled when the plots redraw during it (seen on CI).
+  if (ack.ok && matchMedia("(max-width: 900px)").matches) $(".plots").scrollIntoView();
 }
 
 /** Learning rate and momentum take effect at once while a job runs. */
