@@ -58,6 +58,7 @@ def test_pages_and_assets_are_served_locally(server):
         "/mnist",
         "/classify",
         "/vendor/plotly.min.js",
+        "/static/vendor/plotly-cartesian.min.js",
         "/static/vendor/socket.io.min.js",
     ]:
         with urllib.request.urlopen(url + path, timeout=10) as response:
