@@ -58,11 +58,11 @@ def test_curve_page_fits_sin_live(browser, server, tmp_path):
 
 def test_surface_page_fits_a_surface_live(browser, server):
     page = Page(browser, server + "/surface")
-    page.fill("epochs", 200)
+    page.fill("epochs", 120)
     page.start()
     page.wait_for("(document.getElementById('surface-pred').data[0] || {}).z !== undefined")
     early = page.js("JSON.stringify(document.getElementById('surface-pred').data[0].z)")
-    page.wait_for("window.bpnet.lastEpoch && window.bpnet.lastEpoch.epoch >= 100", timeout=90)
+    page.wait_for("window.bpnet.lastEpoch && window.bpnet.lastEpoch.epoch >= 80", timeout=90)
     page.screenshot("surface")
     page.wait_for("window.bpnet.state === 'finished'", timeout=120)
     time.sleep(0.3)
