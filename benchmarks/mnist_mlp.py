@@ -424,7 +424,7 @@ def main(argv: list[str] | None = None) -> None:
     setups = [SETUPS[i - 1] for i in args.only] if args.only else SETUPS
     if args.quick:
         args.epochs, args.warmup = 1, 0  # a smoke run: every line printed, no figure to trust
-        setups = [dataclasses.replace(s, steps=min(s.steps or 20, 20) * max(1, 32 // s.batch_size))
+        setups = [dataclasses.replace(s, steps=min(s.steps or 5, 5) * max(1, 32 // s.batch_size))
                   for s in setups]  # fmt: skip
     args.memory = not args.quick if args.memory is None else args.memory
     torch = import_torch(not args.no_torch)

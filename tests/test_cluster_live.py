@@ -111,6 +111,27 @@ def test_max_jobs_counts_the_whole_cluster(clients):
     assert tabs[MAX_JOBS].wait_until_ended(60) == "finished"
 
 
+def test_a_job_waiting_for_a_worker_says_so_and_can_be_stopped_before_it_runs(clients):
+    busy, waiting = clients(2), clients(1)[0]
+    for tab in busy:  # one long job on each of the two workers
+        assert tab.call("start", LONG)["ok"]
+    for tab in busy:
+        tab.wait_for(lambda c: len(c.of("epoch")) >= 1)
+    answer = waiting.call("start", SHORT)
+    assert answer["ok"] and answer["state"] == "queued", answer
+    assert answer["message"].startswith("waiting for a free worker")
+    assert waiting.call("status")["state"] == "queued"
+    refused = waiting.call("pause")  # no worker holds it yet to pause it
+    assert refused["ok"] is False and "waiting for a free worker" in refused["error"]
+    assert waiting.call("stop") == {"ok": True}
+    assert waiting.wait_until_ended(10) == "stopped"
+    assert waiting.of("status")[-1]["message"] == "stopped before a worker took it"
+    assert waiting.of("epoch") == []
+    for tab in busy:
+        assert tab.call("stop") == {"ok": True}
+        assert tab.wait_until_ended(30) == "stopped"
+
+
 def test_controls_from_many_tabs_at_once_reach_their_own_jobs(clients):
     tabs = clients(4)
     for tab in tabs:

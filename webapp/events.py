@@ -71,6 +71,8 @@ def start(data=None):
         job = manager().start(request.sid, config)
     except ServerBusy as exc:
         return _refusal(str(exc))
+    if job.state == "queued":  # class mode, every worker busy: say so until one takes it
+        return {"ok": True, "job": job.id, "state": "queued", "message": job.message}
     return {"ok": True, "job": job.id}
 
 

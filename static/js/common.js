@@ -68,7 +68,7 @@ function updateButtons() {
   const active = ACTIVE.has(bpnet.state);
   $("#start").disabled = !online || bpnet.state === "starting";
   $("#pause").disabled = !online || !active;
-  $("#stop").disabled = !online || !active;
+  $("#stop").disabled = !online || !(active || bpnet.state === "queued");
   $("#pause").textContent = bpnet.state === "paused" ? "Resume" : "Pause";
   const download = $("#download");
   download.hidden = !bpnet.jobId || !["running", "paused", "finished", "stopped"].includes(bpnet.state);
@@ -107,7 +107,8 @@ async function start() {
   if (ack.ok) bpnet.jobId = ack.job;
   bpnet.settings = settings; // what the run was started with, for a pin's label
   sessionStorage.setItem(jobKey(), bpnet.jobId);
-  if (bpnet.state === "starting") setState("running");
+  // a job that waits for a free worker (class mode) says so until its worker takes it
+  if (bpnet.state === "starting") setState(ack.state ?? "running", ack.message ?? "");
   // On a phone the controls sit above the plots: bring the plots into view. At once, not
   // smoothly: a smooth scroll is cancelled when the plots redraw during it (seen on CI).
   if (ack.ok && matchMedia("(max-width: 900px)").matches) $(".plots").scrollIntoView();

@@ -76,7 +76,7 @@ class RemoteJobManager:
             if live > self.max_jobs:
                 self.redis.srem(keys.LIVE, job.id)
                 raise ServerBusy(f"server busy: {live - 1} jobs running, try again shortly")
-            self._record(job, sid)
+            self._record(job, sid, ahead=self.queue.count)
             self.queue.enqueue(
                 run_job, job.id, as_dict(config), job_id=f"bpnet-{job.id}",
                 job_timeout=-1, result_ttl=0, failure_ttl=3600,
@@ -89,14 +89,17 @@ class RemoteJobManager:
         self.watchdog.watch(job.id, sid)
         return job
 
-    def _record(self, job: RemoteJob, sid: str) -> None:
+    def _record(self, job: RemoteJob, sid: str, ahead: int) -> None:
         """The job's record: what the worker needs to run it and find its tab, the
         teacher's view to list it, and any web process to find it (a download, a tab
-        that moved)."""
+        that moved). It starts ``queued``, saying how many jobs wait ahead of it."""
+        waiting = "waiting for a free worker"
+        if ahead:
+            waiting += f" ({ahead} job{'s' if ahead > 1 else ''} ahead)"
         fields = {
             "config": json.dumps(as_dict(job.config)), "task": job.config.task,
             "summary": summary(job.config), "state": "queued",
-            "message": "waiting for a free worker", "created": time.time(),
+            "message": waiting, "created": time.time(),
             "tab": sid, "web": self.name, "grace": self.grace,
         }  # fmt: skip
         pipe = self.redis.pipeline()
