@@ -130,12 +130,15 @@ def run(url: str, clients: int, config: dict) -> dict:
 
 
 def table(results: dict, base: float) -> None:
-    print("| jobs | threads steps/s | × | workers steps/s | × | threads p50/p99 ms | "
+    """× is over one job in threads; (×1) over one job in the same mode, when it ran."""
+    own = {mode: rows[0]["steps_per_s"] for mode, rows in results.items() if rows[0]["clients"] == 1}
+    print("| jobs | threads steps/s | × | workers steps/s | × (×1) | threads p50/p99 ms | "
           "workers p50/p99 ms |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     for a, b in zip(results["threads"], results["workers"]):
+        same = f" ({b['steps_per_s'] / own['workers']:.2f})" if "workers" in own else ""
         print(f"| {a['clients']} | {a['steps_per_s']:,.0f} | {a['steps_per_s'] / base:.2f} | "
-              f"{b['steps_per_s']:,.0f} | {b['steps_per_s'] / base:.2f} | "
+              f"{b['steps_per_s']:,.0f} | {b['steps_per_s'] / base:.2f}{same} | "
               f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} |")  # fmt: skip
 
 
@@ -170,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         what = (f"{args.epochs} epochs" if kind == "curve" else
                 f"{args.mnist_epochs} epoch(s) of {args.mnist_subset} images")  # fmt: skip
         print(f"\n{kind} jobs, {what} each; × is relative to one job in threads "
-              f"({base:,.0f} steps/s)\n")  # fmt: skip
+              f"({base:,.0f} steps/s), (×1) to one job on the workers\n")  # fmt: skip
         table(per_mode, base)
     problems = [p for kind in results.values() for mode in kind.values() for r in mode
                 for p in r["problems"]]  # fmt: skip

@@ -31,7 +31,6 @@ class _Context:
     socketio: SocketIO
     name: str = keys.this_process()
     current: TrainingJob | None = None
-    stop_reason: str | None = None
 
 
 context = _Context()
@@ -43,7 +42,7 @@ def run_job(job_id: str, config: dict) -> str:
     if not r.set(keys.claim(job_id), context.name, nx=True, ex=keys.RECORD_TTL):
         return "cancelled"  # a web process stopped it before any worker took it
     job = TrainingJob(parse_config(config), job_id=job_id)
-    context.current, context.stop_reason = job, None
+    context.current = job
     calls = r.pubsub(ignore_subscribe_messages=True)
     calls.subscribe(keys.control(job_id))  # before the job is seen running: no call is lost
     r.set(keys.alive(job_id), context.name, ex=keys.HEARTBEAT_TTL)
@@ -85,8 +84,6 @@ class _Emitter:
             if name == "dataset":
                 event["worker"] = context.name
             elif name == "status":
-                if event["state"] == "stopped" and context.stop_reason:
-                    event["message"] = context.stop_reason
                 self._record(event)
             elif name == "epoch":
                 self._epoch(event)
@@ -143,14 +140,12 @@ def _heartbeat(job: TrainingJob, tab: route.TabRoute, done: threading.Event) -> 
             last_ok = time.monotonic()
         except redis.RedisError:
             if time.monotonic() - last_ok > keys.OUTAGE_LIMIT and not job.done:
-                context.stop_reason = LOST_QUEUE
-                job.stop()
+                job.stop(LOST_QUEUE)
             continue
         if job.done:
             continue
         if state is None or state.decode() in keys.DONE:
-            context.stop_reason = LOST_QUEUE
-            job.stop()
+            job.stop(LOST_QUEUE)
         elif tab.overdue(bool(web_alive), time.time()):
             _note_away(job.id, tab)
             job.stop()  # as a closed tab's job in threads mode, with its usual message

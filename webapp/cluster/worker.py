@@ -41,8 +41,7 @@ class Worker(SimpleWorker):
         self.told_to_stop = True
         job = context.current
         if job is not None and not job.done:
-            context.stop_reason = SHUT_DOWN
-            job.stop()
+            job.stop(SHUT_DOWN)
         super().request_stop(signum, frame)
 
 
