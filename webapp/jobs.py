@@ -93,11 +93,8 @@ class JobManager:
                 self._starting.discard(sid)
 
     def job(self, sid: str) -> TrainingJob | None:
-        return self._jobs.get(sid)
-
-    def network(self, sid: str) -> TrainingJob | None:
-        """The tab's job whether it runs or has ended: its network answers questions
-        (``predict``) until the tab starts another job or closes."""
+        """The tab's job whether it runs or has ended: an ended job's network still answers
+        questions (``predict``) until the tab starts another job or closes."""
         return self._jobs.get(sid)
 
     def find(self, job_id: str) -> TrainingJob | None:

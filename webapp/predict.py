@@ -28,7 +28,7 @@ ONE_DAY = 24 * 3600
 @answered
 def predict(data=None):
     pixels = parse_pixels(data)
-    job = app.extensions["bpnet_jobs"].network(request.sid)
+    job = app.extensions["bpnet_jobs"].job(request.sid)  # running or ended: both answer
     if job is None:
         return _refusal("no network yet: press Start to train one, then draw")
     if job.config.task != "mnist":

@@ -121,9 +121,6 @@ class RemoteJobManager:
             return None
         return job
 
-    def network(self, sid: str) -> RemoteJob | None:
-        return self.job(sid)
-
     def find(self, job_id: str) -> RemoteJob | None:
         """The job with this id, started by any web process of the cluster, while it
         runs or has left its remains."""
