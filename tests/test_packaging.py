@@ -41,6 +41,8 @@ def test_the_wheel_holds_data_templates_and_static_files_inside_the_packages(whe
         "webapp/templates/curve.html",
         "webapp/static/js/common.js",
         "webapp/static/vendor/socket.io.min.js",
+        "webapp/static/vendor/plotly-cartesian.min.js",
+        "webapp/static/vendor/plotly.js.LICENSE",
     ]:
         assert expected in names
     assert not any(n.startswith(("data/", "templates/", "static/", "tests/")) for n in names)
@@ -71,7 +73,8 @@ def test_the_installed_package_loads_mnist_and_serves_pages(wheel, tmp_path):
         "x, y = load_mnist('test')\n"
         "assert x.shape == (10000, 784)\n"
         "client = webapp.create_app().test_client()\n"
-        "for page in ['/', '/curve', '/surface', '/mnist', '/static/js/common.js']:\n"
+        "for page in ['/', '/curve', '/surface', '/mnist', '/static/js/common.js',\n"
+        "             '/static/vendor/plotly-cartesian.min.js', '/vendor/plotly.min.js']:\n"
         "    assert client.get(page).status_code == 200, page\n"
         "print('ok')\n"
     )
