@@ -16,9 +16,8 @@ import signal
 import sys
 import time
 
-from threadpoolctl import threadpool_limits
-
 from . import create_app, logs, serving
+from .blas import limit_blas_threads
 from .origins import host_names
 
 
@@ -114,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logs.install()
-    # Every job is a thread of this process: BLAS threads on top would fight them for the
-    # cores, and one multi-threaded product on a loaded machine can take seconds, which is
-    # how long Stop would wait (measured in docs/load.md).
-    threadpool_limits(args.blas_threads, user_api="blas")
+    limit_blas_threads(args.blas_threads)  # every job is a thread of this process (blas.py)
     if args.grace < 0:
         parser.error(f"--grace must be 0 or more seconds, got {args.grace:g}; e.g. --grace 60")
     try:

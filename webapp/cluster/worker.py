@@ -19,13 +19,12 @@ import time
 import redis
 from flask_socketio import SocketIO
 from rq import Queue, SimpleWorker
-from threadpoolctl import threadpool_limits
 
+from ..blas import BLAS_THREADS, limit_blas_threads
 from . import keys
 from .running import context
 
 SHUT_DOWN = "the worker was shut down"
-BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class Worker(SimpleWorker):
@@ -52,7 +51,7 @@ def work(url: str) -> None:
     # and a step on a busy machine (and so Stop) could take seconds (the user's own
     # settings win)
     if not any(name in os.environ for name in BLAS_THREADS):
-        threadpool_limits(1, user_api="blas")
+        limit_blas_threads(1)
     context.redis = redis.Redis.from_url(url)
     context.socketio = SocketIO(message_queue=url)  # write-only: emits through Redis
     context.name = keys.this_process()
