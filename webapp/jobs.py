@@ -19,6 +19,7 @@ from bpnet.engine import TrainingJob
 
 from . import wire
 from .grace import Grace, Route
+from .step_gate import StepGate, gate_for
 from .teacher import Roster
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class JobManager:
         self._ended: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._lock = threading.Lock()
         self.roster = Roster()  # the teacher's view of the running jobs
+        self.step_gate = StepGate()  # small jobs' steps, one at a time (step_gate.py)
 
     def start(self, sid: str, config) -> TrainingJob:
         """Start a job for ``sid``, replacing the one it had: that one is stopped and waited
@@ -76,6 +78,7 @@ class JobManager:
                         "try again shortly"
                     )
                 job = TrainingJob(config)
+                job.step_gate = gate_for(config, self.step_gate)
                 self._jobs[sid] = job
                 self._live[job.id] = (job, threading.Event())
                 route = self._routes[job.id] = Route(sid)

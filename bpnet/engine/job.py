@@ -9,6 +9,7 @@ Nothing escapes ``run``: an error becomes a final ``failed`` status with its mes
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -53,6 +54,8 @@ class TrainingJob:
         message: the text of the last status.
         model: the network, once built (read it after ``run`` to save the weights).
         history: every epoch's figures so far, and the latest picture (``History``).
+        step_gate: a context manager every training step runs in; none by default (the
+            web app's ``StepGate`` runs small jobs' steps one at a time).
     """
 
     def __init__(self, config: TrainingConfig, job_id: str | None = None):
@@ -68,6 +71,7 @@ class TrainingJob:
         self._resume.set()
         self._lock = threading.Lock()
         self._weights_lock = threading.Lock()  # held while a step changes the weights
+        self.step_gate = contextlib.nullcontext()
         self._pending: LiveUpdate | None = None
         self._stop_reason = ""
         self._epoch = 0  # the epoch being trained, for the final message
@@ -250,7 +254,8 @@ class TrainingJob:
                 if not self._checkpoint():
                     return self._report_stopped()
                 measure = index % norm_stride == 0
-                loss, norms = self._step(xb, yb, epoch, measure_norms=measure, watch=watch)
+                with self.step_gate:
+                    loss, norms = self._step(xb, yb, epoch, measure_norms=measure, watch=watch)
                 meter.add(loss, len(xb), norms)
                 stepped = self._step_unit == "batch"
                 if stepped or (task.reports_progress and meter.progress_due(self._clock.now())):
